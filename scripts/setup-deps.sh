@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs every build, test and benchmark dependency of vswitch from Debian's packages.
+# Idempotent: packages already present are skipped, so a second run costs one dpkg query.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libbpf-dev libxdp-dev xdp-tools clang llvm bpftool linux-libc-dev
+  iproute2 iputils-ping iputils-arping iperf3 tcpdump nftables jq procps psmisc
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  [[ $(id -u) -eq 0 ]] || { echo "setup-deps: run as root to install: ${missing[*]}" >&2; exit 1; }
+  echo "setup-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup-deps: all dependencies present"

@@ -1,0 +1,129 @@
+# shellcheck shell=bash
+# Shared helpers for the end-to-end scenarios: namespaces, processes, assertions, cleanup.
+# Sourced by tests/e2e/test_*.sh; every scenario builds this topology (or a subset):
+#
+#   vst-c1 198.18.0.11 --veth--+
+#   vst-c2 198.18.0.12 --veth--+-- br0 in vst-net ("the internet")
+#   vst-c3 198.18.0.13 --veth--+
+#   vst-srv 198.18.0.1 --veth--+   vswitch listens on 198.18.0.1:9797
+#
+# (`ip netns exec` execs the program, so $! is the daemon itself.)
+# Each client runs vport with TAP "vs0" and overlay address 198.19.0.1N/24.
+# Everything lives in namespaces created here; cleanup runs on every exit (trap).
+set -u
+
+BIN_DIR=$(readlink -f "${BIN_DIR:-$(dirname "${BASH_SOURCE[0]}")/../../build}")
+P=vst
+NS_NET=$P-net
+NS_SRV=$P-srv
+SRV_IP=198.18.0.1
+PORT=9797
+WORK=$(mktemp -d /tmp/vswitch-e2e.XXXXXX)
+CTL_SOCK=$WORK/vswitch.sock
+PIDS=()
+PASSED=0
+FAILED=0
+SCENARIO=$(basename "$0" .sh)
+
+log() { echo "[$SCENARIO $(date +%H:%M:%S)] $*" >&2; }
+n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }  # run in a namespace
+pass() { PASSED=$((PASSED + 1)); echo "PASS: $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL: $*"; }
+check() {  # check "description" command...: passes when the command succeeds
+  local what=$1; shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+cleanup() {
+  local p ns
+  trap - EXIT INT TERM
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null
+  done
+  for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do ip netns del "$ns" 2>/dev/null; done
+  if ((FAILED)); then
+    log "logs of the failed run:"
+    for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -n 30 "$f"; }; done
+  fi
+  rm -rf "$WORK"
+}
+
+finish() {  # leak check, then the summary line CI reads
+  cleanup
+  local left
+  left=$(ip netns list | awk '{print $1}' | grep "^$P-" | tr '\n' ' ')
+  if [[ -n $left ]]; then fail "namespaces left behind: $left"; else pass "no namespace left behind"; fi
+  echo "$SCENARIO: $PASSED passed, $FAILED failed"
+  ((FAILED == 0))
+  exit $?
+}
+
+require_root() {
+  if [[ $(id -u) -ne 0 ]]; then echo "SKIP: $SCENARIO needs root (network namespaces)"; exit 77; fi
+  for b in vswitch vport vswitchctl; do
+    [[ -x $BIN_DIR/$b ]] || { echo "FAIL: no $BIN_DIR/$b (build first)"; exit 1; }
+  done
+}
+
+# topo_up CLIENTS: the bridge namespace, the server and clients c1..cN.
+topo_up() {
+  local count=$1 i ns
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do ip netns del "$ns"; done
+  ip netns add $NS_NET
+  n $NS_NET ip link set lo up
+  n $NS_NET ip link add br0 type bridge
+  n $NS_NET ip link set br0 up
+  add_host $NS_SRV $SRV_IP
+  for ((i = 1; i <= count; i++)); do add_host "$P-c$i" "198.18.0.1$i"; done
+}
+
+add_host() {  # add_host NS UNDERLAY_IP
+  local ns=$1 ip=$2 tag=${1#"$P"-}
+  ip netns add "$ns"
+  n "$ns" ip link set lo up
+  ip link add "$P-$tag-u" netns "$ns" type veth peer name "$P-$tag-p" netns $NS_NET
+  n $NS_NET ip link set "$P-$tag-p" master br0 up
+  n "$ns" ip addr add "$ip/24" dev "$P-$tag-u"
+  n "$ns" ip link set "$P-$tag-u" up
+}
+
+# start_server [extra vswitch args]: background vswitch in vst-srv; SERVER_PID.
+start_server() {
+  ip netns exec $NS_SRV "$BIN_DIR/vswitch" --listen $SRV_IP:$PORT --insecure --control "$CTL_SOCK" "$@" \
+    >>"$WORK/vswitch.log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  local i
+  for i in $(seq 50); do [[ -S $CTL_SOCK ]] && return 0; sleep 0.1; done
+  fail "vswitch did not start"; return 1
+}
+
+# start_client I [extra vport args]: vport in vst-cI with TAP vs0, 198.19.0.1I/24; CLIENT_PID[I].
+declare -A CLIENT_PID
+start_client() {
+  local i=$1; shift
+  ip netns exec "$P-c$i" "$BIN_DIR/vport" --server $SRV_IP:$PORT --insecure --tap vs0 \
+    --ip "198.19.0.1$i/24" --mac "02:00:00:00:00:0$i" "$@" >>"$WORK/vport-c$i.log" 2>&1 &
+  CLIENT_PID[$i]=$!
+  PIDS+=("$!")
+}
+
+ctl() { "$BIN_DIR/vswitchctl" --control "$CTL_SOCK" "$@"; }
+port_count() { ctl ports --json | grep -o '"id":' | wc -l; }
+stat_value() {  # stat_value NAME: a counter or drop reason from `vswitchctl stats --json`
+  ctl stats --json | grep -o "\"$1\":[0-9]*" | head -n1 | cut -d: -f2
+}
+
+wait_for() {  # wait_for SECONDS command...: polls every 0.2 s
+  local limit=$1 start=$SECONDS; shift
+  until "$@"; do
+    ((SECONDS - start >= limit)) && return 1
+    sleep 0.2
+  done
+}
+ports_are() { [[ $(port_count) == "$1" ]]; }
+pings() { n "$P-c$1" ping -c "${3:-1}" -W 1 -i 0.2 -q "$2" >/dev/null 2>&1; }

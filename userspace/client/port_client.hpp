@@ -1,0 +1,84 @@
+// vport's engine: one switch port. Joins the server, then relays Ethernet frames between the
+// TAP device and the server, keeps the session alive, and joins again by itself when the
+// server restarts or forgets the port.
+//
+// States: joining (HELLO every second until a WELCOME names our index) and joined (DATA both
+// ways, KEEPALIVE every interval). Any of these sends us back to joining: a BYE from the
+// server, ICMP "port unreachable" (ECONNREFUSED on the connected socket), or three keepalive
+// intervals without a word from the server.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "vswitch/endpoint.hpp"
+#include "vswitch/signal_fd.hpp"
+#include "vswitch/tap_device.hpp"
+#include "vswitch/time.hpp"
+#include "vswitch/udp_batch.hpp"
+#include "vswitch/unique_fd.hpp"
+
+namespace vswitch {
+
+struct ClientConfig {
+  Endpoint server;
+  std::uint64_t network = 1;
+  std::uint16_t mtu = 1400;
+  Duration keepalive = std::chrono::seconds(25);
+  Duration hello_interval = std::chrono::seconds(1);
+};
+
+struct ClientStats {
+  std::uint64_t tap_rx_frames = 0, tap_tx_frames = 0;
+  std::uint64_t udp_rx = 0, udp_tx = 0;
+  std::uint64_t dropped_not_joined = 0;   // TAP frames while no session exists
+  std::uint64_t dropped_bad_message = 0;  // undecodable datagrams from the server
+  std::uint64_t dropped_stale_index = 0;  // messages for an older session
+  std::uint64_t tap_write_errors = 0, send_errors = 0;
+  std::uint64_t joins = 0;
+};
+
+class PortClient {
+ public:
+  static constexpr std::size_t kBatch = 64;
+
+  PortClient(TapDevice& tap, const ClientConfig& config);
+  // Runs until SIGINT/SIGTERM; says BYE if joined. Returns the process exit code.
+  int run(SignalFd& signals);
+  const ClientStats& stats() const noexcept { return stats_; }
+
+ private:
+  enum class State { joining, joined };
+
+  void on_timer(TimePoint now);
+  void on_tap_readable();
+  void on_udp_readable(TimePoint now);
+  void handle_message(std::span<const std::uint8_t> msg, TimePoint now);
+  void start_joining(TimePoint now, const char* why);
+  void send_hello(TimePoint now);
+  void send_control(std::span<const std::uint8_t> msg);
+  bool ensure_socket();
+  TimePoint next_deadline() const;
+
+  TapDevice& tap_;
+  ClientConfig config_;
+  UniqueFd socket_;
+  State state_ = State::joining;
+  std::uint32_t my_index_ = 0;      // our session index, fresh for each join
+  std::uint32_t server_index_ = 0;  // the server's index for our port
+  std::uint64_t tx_counter_ = 0;
+  TimePoint joining_since_{};
+  TimePoint next_hello_{};
+  TimePoint next_keepalive_{};
+  TimePoint last_heard_{};
+  TimePoint next_unreachable_log_{};
+  std::string last_socket_error_;
+  std::vector<std::uint8_t> tap_buffers_;
+  std::vector<std::size_t> tap_sizes_;
+  std::size_t tap_buffer_size_;
+  UdpRxBatch rx_;
+  UdpTxBatch tx_;
+  ClientStats stats_;
+};
+
+}  // namespace vswitch

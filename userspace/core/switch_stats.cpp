@@ -1,0 +1,33 @@
+#include "vswitch/switch_stats.hpp"
+
+namespace vswitch {
+
+std::string_view to_string(DropReason reason) {
+  switch (reason) {
+    case DropReason::truncated: return "truncated";
+    case DropReason::bad_version: return "bad_version";
+    case DropReason::bad_type: return "bad_type";
+    case DropReason::bad_flags: return "bad_flags";
+    case DropReason::bad_length: return "bad_length";
+    case DropReason::bad_field: return "bad_field";
+    case DropReason::oversize_datagram: return "oversize_datagram";
+    case DropReason::unknown_port: return "unknown_port";
+    case DropReason::endpoint_mismatch: return "endpoint_mismatch";
+    case DropReason::port_table_full: return "port_table_full";
+    case DropReason::bad_source_mac: return "bad_source_mac";
+    case DropReason::frame_too_big: return "frame_too_big";
+    case DropReason::egress_mtu: return "egress_mtu";
+    case DropReason::no_egress: return "no_egress";
+    case DropReason::tx_error: return "tx_error";
+    case DropReason::count_: break;
+  }
+  return "unknown";
+}
+
+std::uint64_t SwitchStats::drops_total() const noexcept {
+  std::uint64_t sum = 0;
+  for (auto d : drops) sum += d;
+  return sum;
+}
+
+}  // namespace vswitch

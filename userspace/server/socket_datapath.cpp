@@ -1,0 +1,98 @@
+#include "socket_datapath.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include "vswitch/log.hpp"
+
+namespace vswitch {
+namespace {
+
+// Receive buffers hold the largest DATA message the switch accepts, plus one byte so that a
+// larger datagram is reported as truncated (MSG_TRUNC) instead of fitting by accident.
+std::size_t buffer_size_for(std::uint16_t mtu) {
+  const std::size_t need = protocol::kDataHeaderSize + protocol::max_frame_size(mtu) + 1;
+  return (need + 63) / 64 * 64;
+}
+
+// Flooding multiplies datagrams: room for a full batch flooded to a few dozen ports before an
+// intermediate flush is needed.
+constexpr std::size_t kTxCapacity = 1024;
+
+}  // namespace
+
+Result<SocketDatapath> SocketDatapath::open(const Endpoint& listen, std::uint16_t mtu) {
+  auto socket = open_udp_socket(listen);
+  if (!socket) return socket.error();
+  return SocketDatapath(std::move(socket).value(), buffer_size_for(mtu));
+}
+
+SocketDatapath::SocketDatapath(UniqueFd socket, std::size_t buffer_size)
+    : socket_(std::move(socket)), rx_(kBatch, buffer_size), tx_(kTxCapacity) {}
+
+void SocketDatapath::on_readable(SwitchCore& core) noexcept {
+  // At most 16 batches per wake-up: under a flood the loop still serves control and timers.
+  for (int round = 0; round < 16; ++round) {
+    const int n = rx_.receive(socket_.get());
+    if (n <= 0) {
+      if (n < 0 && errno != EINTR) VS_DEBUG("recvmmsg: %s", std::strerror(errno));
+      break;
+    }
+    const TimePoint now = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      const auto idx = static_cast<std::size_t>(i);
+      if (rx_.truncated(idx)) {
+        core.count_drop(DropReason::oversize_datagram);
+        continue;
+      }
+      handle(core, rx_.source(idx), rx_.data(idx), now);
+    }
+    // Frames reference the receive buffers: send them before the next recvmmsg reuses those.
+    flush(core);
+    if (static_cast<std::size_t>(n) < kBatch) break;
+  }
+}
+
+void SocketDatapath::handle(SwitchCore& core, const Endpoint& from,
+                            std::span<const std::uint8_t> datagram, TimePoint now) noexcept {
+  std::uint8_t reply[SwitchCore::kReplyBufferSize];
+  const Verdict v = core.receive(from, datagram, now, reply);
+  switch (v.action) {
+    case Verdict::Action::reply:
+      if (tx_.full()) flush(core);
+      tx_.add(&from, {reply, v.reply_size}, {});
+      break;
+    case Verdict::Action::unicast:
+    case Verdict::Action::flood:
+      core.for_each_egress(v, [&](const Port& port, const protocol::DataHeader& header) {
+        if (tx_.full()) flush(core);
+        std::uint8_t encoded[protocol::kDataHeaderSize];
+        protocol::encode_data_header(header, encoded);
+        tx_.add(&port.endpoint, encoded, v.frame);
+      });
+      break;
+    case Verdict::Action::drop:
+    case Verdict::Action::consumed: break;
+  }
+}
+
+void SocketDatapath::flush(SwitchCore& core) noexcept {
+  if (tx_.empty()) return;
+  const std::size_t refused = tx_.flush(socket_.get());
+  for (std::size_t i = 0; i < refused; ++i) core.count_drop(DropReason::tx_error);
+  if (refused != 0) VS_DEBUG("sendmmsg refused %zu datagram(s): %s", refused, std::strerror(tx_.last_errno()));
+}
+
+void SocketDatapath::say_goodbye(SwitchCore& core) noexcept {
+  core.for_each_port_bye([&](const Port& port, std::span<const std::uint8_t> bye) {
+    if (tx_.full()) flush(core);
+    tx_.add(&port.endpoint, bye, {});
+  });
+  flush(core);
+}
+
+report::Facts SocketDatapath::facts() const {
+  return {{"datapath", "socket"}, {"batch", std::to_string(kBatch)}};
+}
+
+}  // namespace vswitch

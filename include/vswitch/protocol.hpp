@@ -83,6 +83,8 @@ struct DataHeader {
 };
 
 struct Bye {
+  // The receiver's index; for unknown_session, the index that named no session (the
+  // sender cannot know the receiver's own index for a session it does not have).
   std::uint32_t receiver_index;
   ByeReason reason;
 };

@@ -47,7 +47,7 @@ cleanup() {
     log "logs of the failed run:"
     for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -n 30 "$f"; }; done
   fi
-  rm -rf "$WORK"
+  [[ -n ${KEEP_WORK:-} ]] || rm -rf "$WORK"
 }
 
 finish() {  # leak check, then the summary line CI reads

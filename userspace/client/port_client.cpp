@@ -207,7 +207,10 @@ void PortClient::handle_message(std::span<const std::uint8_t> msg, TimePoint now
         ++stats_.dropped_bad_message;
         return;
       }
-      if (b.receiver_index != my_index_) {
+      // A server that does not know our session cannot know our index either: its
+      // BYE(unknown_session) echoes the index it could not find, which is its own for us.
+      const bool unknown = b.reason == protocol::ByeReason::unknown_session;
+      if (b.receiver_index != (unknown ? server_index_ : my_index_)) {
         ++stats_.dropped_stale_index;
         return;
       }

@@ -293,7 +293,8 @@ TEST(SwitchCore, VlanTaggedFramesAreSwitchedUntouched) {
   f[14] = 0x00;
   f[15] = 100;
   f[16] = 0x08;
-  const Verdict v = h.send(c1.endpoint, Harness::data(c1, f));
+  const auto msg = Harness::data(c1, f);  // the verdict's frame points into it
+  const Verdict v = h.send(c1.endpoint, msg);
   ASSERT_EQ(v.action, Verdict::Action::flood);
   EXPECT_TRUE(std::equal(v.frame.begin(), v.frame.end(), f.begin(), f.end()));
   (void)c2;

@@ -24,7 +24,9 @@ enum class DropReason : std::uint8_t {
   frame_too_big,      // frame larger than the ingress port's negotiated MTU
   egress_mtu,         // frame larger than an egress port's MTU (not sent there)
   no_egress,          // flood with no other port in the network
-  tx_error,           // the kernel refused to send
+  tx_error,           // the kernel refused to send, or the TX ring was full
+  bad_underlay,       // AF_XDP: the Ethernet/IP/UDP around the message is malformed
+  no_frame,           // AF_XDP: UMEM exhausted, no frame for a copy or reply
   count_
 };
 inline constexpr std::size_t kDropReasonCount = static_cast<std::size_t>(DropReason::count_);

@@ -24,6 +24,15 @@ PIDS=()
 PASSED=0
 FAILED=0
 SCENARIO=$(basename "$0" .sh)
+# The server datapath under test: socket | afxdp-native | afxdp-generic (ctest runs each).
+DATAPATH=${DATAPATH:-socket}
+case $DATAPATH in
+  socket) DATAPATH_ARGS=(--datapath socket) ;;
+  afxdp-native) DATAPATH_ARGS=(--datapath afxdp --iface $P-srv-u --xdp-mode native) ;;
+  afxdp-generic) DATAPATH_ARGS=(--datapath afxdp --iface $P-srv-u --xdp-mode generic) ;;
+  *) echo "unknown DATAPATH=$DATAPATH"; exit 1 ;;
+esac
+SCENARIO="$SCENARIO[$DATAPATH]"
 
 log() { echo "[$SCENARIO $(date +%H:%M:%S)] $*" >&2; }
 n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }  # run in a namespace
@@ -67,9 +76,9 @@ require_root() {
   done
 }
 
-# topo_up CLIENTS: the bridge namespace, the server and clients c1..cN.
+# topo_up CLIENTS [SERVER_QUEUES]: the bridge namespace, the server and clients c1..cN.
 topo_up() {
-  local count=$1 i ns
+  local count=$1 queues=${2:-1} i ns
   trap cleanup EXIT
   trap 'exit 130' INT TERM
   for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do ip netns del "$ns"; done
@@ -77,23 +86,25 @@ topo_up() {
   n $NS_NET ip link set lo up
   n $NS_NET ip link add br0 type bridge
   n $NS_NET ip link set br0 up
-  add_host $NS_SRV $SRV_IP
+  add_host $NS_SRV $SRV_IP "$queues"
   for ((i = 1; i <= count; i++)); do add_host "$P-c$i" "198.18.0.1$i"; done
 }
 
-add_host() {  # add_host NS UNDERLAY_IP
-  local ns=$1 ip=$2 tag=${1#"$P"-}
+add_host() {  # add_host NS UNDERLAY_IP [QUEUES]
+  local ns=$1 ip=$2 tag=${1#"$P"-} q=${3:-1}
   ip netns add "$ns"
   n "$ns" ip link set lo up
-  ip link add "$P-$tag-u" netns "$ns" type veth peer name "$P-$tag-p" netns $NS_NET
+  ip link add "$P-$tag-u" netns "$ns" numrxqueues "$q" numtxqueues "$q" type veth \
+    peer name "$P-$tag-p" netns $NS_NET numrxqueues "$q" numtxqueues "$q"
   n $NS_NET ip link set "$P-$tag-p" master br0 up
   n "$ns" ip addr add "$ip/24" dev "$P-$tag-u"
   n "$ns" ip link set "$P-$tag-u" up
 }
 
-# start_server [extra vswitch args]: background vswitch in vst-srv; SERVER_PID.
+# start_server [extra vswitch args]: background vswitch in vst-srv on $DATAPATH; SERVER_PID.
 start_server() {
-  ip netns exec $NS_SRV "$BIN_DIR/vswitch" --listen $SRV_IP:$PORT --insecure --control "$CTL_SOCK" "$@" \
+  ip netns exec $NS_SRV "$BIN_DIR/vswitch" --listen $SRV_IP:$PORT --insecure --control "$CTL_SOCK" \
+    "${DATAPATH_ARGS[@]}" "$@" \
     >>"$WORK/vswitch.log" 2>&1 &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
@@ -116,6 +127,16 @@ ctl() { "$BIN_DIR/vswitchctl" --control "$CTL_SOCK" "$@"; }
 port_count() { ctl ports --json | grep -o '"id":' | wc -l; }
 stat_value() {  # stat_value NAME: a counter or drop reason from `vswitchctl stats --json`
   ctl stats --json | grep -o "\"$1\":[0-9]*" | head -n1 | cut -d: -f2
+}
+fact() {  # fact NAME: a datapath fact (string) from `vswitchctl stats --json`
+  ctl stats --json | jq -r ".datapath[\"$1\"]"
+}
+# The datapath the server reports matches the one asked for.
+datapath_is_expected() {
+  case $DATAPATH in
+    socket) [[ $(fact datapath) == socket ]] ;;
+    afxdp-*) [[ $(fact datapath) == afxdp && $(fact xdp_mode) == "${DATAPATH#afxdp-}" ]] ;;
+  esac
 }
 
 wait_for() {  # wait_for SECONDS command...: polls every 0.2 s

@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 require_root
 topo_up 2
-start_server ${DATAPATH_ARGS:-}
+start_server
 start_client 1 --mtu 1400
 start_client 2 --mtu 1400
 check "two ports join" wait_for 10 ports_are 2

@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 require_root
 topo_up 4
-start_server ${DATAPATH_ARGS:-}
+start_server
 start_client 1 --network 1
 start_client 2 --network 1
 start_client 3 --network 0x2

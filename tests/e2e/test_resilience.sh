@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 require_root
 topo_up 3
-start_server --port-timeout 3 ${DATAPATH_ARGS:-}
+start_server --port-timeout 3
 for i in 1 2 3; do start_client "$i" --keepalive 1; done
 check "three ports join" wait_for 10 ports_are 3
 check "c1 pings c2" pings 1 198.19.0.12 3
@@ -14,7 +14,7 @@ check "c1 pings c2" pings 1 198.19.0.12 3
 # Test that after a clean server restart (BYE to every port) the clients join again and
 # traffic resumes within 10 s.
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
-start_server --port-timeout 3 ${DATAPATH_ARGS:-}
+start_server --port-timeout 3
 t0=$SECONDS
 check "traffic resumes within 10 s of a clean restart" wait_for 10 pings 1 198.19.0.12
 log "resumed after $((SECONDS - t0)) s"
@@ -23,7 +23,7 @@ check "the clients logged the server's goodbye" grep -q "server is shutting down
 # Test that after a crash (kill -9: no BYE) and restart, a client's next packet is answered with
 # BYE(unknown session) and it joins again, again within 10 s.
 kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
-start_server --port-timeout 3 ${DATAPATH_ARGS:-}
+start_server --port-timeout 3
 t0=$SECONDS
 check "traffic resumes within 10 s of a crash and restart" wait_for 10 pings 1 198.19.0.12
 log "resumed after $((SECONDS - t0)) s"

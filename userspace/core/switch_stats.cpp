@@ -19,6 +19,8 @@ std::string_view to_string(DropReason reason) {
     case DropReason::egress_mtu: return "egress_mtu";
     case DropReason::no_egress: return "no_egress";
     case DropReason::tx_error: return "tx_error";
+    case DropReason::bad_underlay: return "bad_underlay";
+    case DropReason::no_frame: return "no_frame";
     case DropReason::count_: break;
   }
   return "unknown";

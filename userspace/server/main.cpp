@@ -1,9 +1,15 @@
 // vswitch: the server. A learning Ethernet switch whose ports are vport clients over UDP.
 #include <CLI/CLI.hpp>
 
+#include <ifaddrs.h>
+#include <net/if.h>
+
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <string>
 
+#include "afxdp_datapath.hpp"
 #include "server_loop.hpp"
 #include "socket_datapath.hpp"
 #include "vswitch/endpoint.hpp"
@@ -17,7 +23,14 @@ namespace {
 struct Options {
   std::string listen = "0.0.0.0:9797";
   bool insecure = false;
-  std::string datapath = "socket";
+  std::string datapath = "auto";
+  std::string iface;
+  std::string xdp_mode = "auto";
+  std::string queues = "all";
+  bool copy = false;
+  bool zero_copy = false;
+  bool busy_poll = false;
+  unsigned batch = 64;
   std::string control = kDefaultControlPath;
   unsigned fdb_aging = 300;
   std::size_t fdb_max = 65536;
@@ -33,6 +46,62 @@ int fail(const std::string& message) {
   return 1;
 }
 
+// The interface that holds the listen address, for --datapath auto without --iface.
+std::string interface_with_address(const Endpoint& listen) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return {};
+  std::string found;
+  for (ifaddrs* a = list; a != nullptr && found.empty(); a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != listen.family()) continue;
+    const socklen_t len = a->ifa_addr->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    Endpoint e = Endpoint::from_sockaddr(a->ifa_addr, len);
+    auto same = Endpoint::parse_numeric(e.to_string().substr(0, e.to_string().rfind(':')), listen.port());
+    if (same && *same == listen && (a->ifa_flags & IFF_LOOPBACK) == 0) found = a->ifa_name;
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+bool is_any_address(const Endpoint& e) {
+  if (e.family() == AF_INET)
+    return reinterpret_cast<const sockaddr_in*>(e.sockaddr_ptr())->sin_addr.s_addr == INADDR_ANY;
+  const auto& a = reinterpret_cast<const sockaddr_in6*>(e.sockaddr_ptr())->sin6_addr;
+  return IN6_IS_ADDR_UNSPECIFIED(&a);
+}
+
+Result<std::unique_ptr<Datapath>> open_socket_datapath(const Endpoint& listen, const SwitchConfig& config) {
+  auto dp = SocketDatapath::open(listen, config.mtu);
+  if (!dp) return dp.error();
+  return std::unique_ptr<Datapath>(new SocketDatapath(std::move(dp).value()));
+}
+
+// --datapath: socket, afxdp, or auto (AF_XDP when it can attach, otherwise sockets; says why).
+Result<std::unique_ptr<Datapath>> open_datapath(const Options& o, const Endpoint& listen,
+                                                const SwitchConfig& config) {
+  if (o.datapath == "socket") return open_socket_datapath(listen, config);
+  AfxdpOptions xo;
+  xo.iface = o.iface;
+  xo.mode = o.xdp_mode == "native" ? XdpMode::native : o.xdp_mode == "generic" ? XdpMode::generic : XdpMode::auto_select;
+  xo.queues = o.queues == "all" ? 0 : static_cast<std::uint32_t>(std::stoul(o.queues));
+  xo.force_copy = o.copy;
+  xo.force_zero_copy = o.zero_copy;
+  xo.busy_poll = o.busy_poll;
+  xo.batch = o.batch;
+  if (xo.iface.empty() && !is_any_address(listen)) xo.iface = interface_with_address(listen);
+  if (xo.iface.empty()) {
+    if (o.datapath == "afxdp") return Error{"--datapath afxdp needs --iface (or a --listen address on an interface)"};
+    VS_INFO("datapath auto: no --iface and listening on %s; using the socket datapath",
+            is_any_address(listen) ? "the any-address" : "an address of no interface");
+    return open_socket_datapath(listen, config);
+  }
+  auto dp = AfxdpDatapath::open(listen, config, xo);
+  if (dp) return std::unique_ptr<Datapath>(std::move(dp).value());
+  if (o.datapath == "afxdp") return dp.error();
+  VS_WARN("datapath auto: AF_XDP unavailable on %s (%s); using the socket datapath", xo.iface.c_str(),
+          dp.error().message.c_str());
+  return open_socket_datapath(listen, config);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -42,8 +111,21 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--insecure", o.insecure,
                "run without authentication or encryption (required: the only mode of this version)");
-  app.add_option("--datapath", o.datapath, "packet I/O: socket")
-      ->check(CLI::IsMember({"socket"}))
+  app.add_option("--datapath", o.datapath, "packet I/O: auto (AF_XDP if it can attach), afxdp, socket")
+      ->check(CLI::IsMember({"auto", "afxdp", "socket"}))
+      ->capture_default_str();
+  app.add_option("--iface", o.iface, "AF_XDP: the interface the tunnel arrives on");
+  app.add_option("--xdp-mode", o.xdp_mode, "AF_XDP: native, generic (skb) or auto (native, else generic)")
+      ->check(CLI::IsMember({"auto", "native", "generic"}))
+      ->capture_default_str();
+  app.add_option("--queues", o.queues, "AF_XDP: receive queues to serve, N or all (one worker each)")
+      ->check(CLI::IsMember({"all"}) | CLI::Range(1, VSWITCH_XDP_MAX_QUEUES))
+      ->capture_default_str();
+  auto* copy = app.add_flag("--copy", o.copy, "AF_XDP: force copy mode");
+  app.add_flag("--zero-copy", o.zero_copy, "AF_XDP: require zero-copy mode")->excludes(copy);
+  app.add_flag("--busy-poll", o.busy_poll, "AF_XDP: spin with busy polling instead of sleeping in poll()");
+  app.add_option("--batch", o.batch, "AF_XDP: packets per RX/TX batch")
+      ->check(CLI::Range(1u, 1024u))
       ->capture_default_str();
   app.add_option("--control", o.control, "unix socket for vswitchctl")->capture_default_str();
   app.add_option("--fdb-aging", o.fdb_aging, "seconds before an idle MAC entry expires")
@@ -87,18 +169,21 @@ int main(int argc, char** argv) {
   config.port_timeout = std::chrono::seconds(o.port_timeout);
   config.mtu = static_cast<std::uint16_t>(o.mtu);
 
-  auto signals = SignalFd::create();
+  route_bpf_logs_to_logger();
+  auto signals = SignalFd::create();  // before any thread, so workers inherit the blocked mask
   if (!signals) return fail(signals.error().message);
-  auto datapath = SocketDatapath::open(*listen, config.mtu);
-  if (!datapath) return fail(datapath.error().message);
   auto control = ControlServer::listen(o.control);
   if (!control) return fail(control.error().message);
+  auto datapath = open_datapath(o, *listen, config);
+  if (!datapath) return fail(datapath.error().message);
 
-  SwitchCore core(config);
-  VS_INFO("vswitch listening on %s (datapath socket, INSECURE: no authentication, no encryption), "
-          "control %s", listen->to_string().c_str(), o.control.c_str());
-  const int sig = run_server_loop(core, *datapath, *control, *signals);
-  VS_INFO("signal %d: saying goodbye to %zu port(s)", sig, core.ports().size());
-  datapath->say_goodbye(core);
+  SharedSwitch sw(config);
+  if (auto s = (*datapath)->start(sw); !s) return fail(s.error().message);
+  const auto facts = (*datapath)->facts();
+  VS_INFO("vswitch listening on %s (datapath %s, INSECURE: no authentication, no encryption), control %s",
+          listen->to_string().c_str(), facts.front().second.c_str(), o.control.c_str());
+  const int sig = run_server_loop(sw, **datapath, *control, *signals);
+  VS_INFO("signal %d: saying goodbye to %zu port(s)", sig, sw.core.ports().size());
+  (*datapath)->say_goodbye(sw);
   return 0;
 }

@@ -25,9 +25,10 @@ std::string answer(const SwitchCore& core, const Datapath& datapath, std::string
 
 }  // namespace
 
-int run_server_loop(SwitchCore& core, Datapath& datapath, ControlServer& control, SignalFd& signals) {
+int run_server_loop(SharedSwitch& sw, Datapath& datapath, ControlServer& control, SignalFd& signals) {
   constexpr auto kMaintenanceInterval = std::chrono::seconds(1);
   TimePoint next_maintenance = Clock::now() + kMaintenanceInterval;
+  // fds[0] is ignored by poll when the datapath runs its own workers (fd -1).
   pollfd fds[3] = {{datapath.fd(), POLLIN, 0}, {control.fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
   for (;;) {
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_maintenance - Clock::now());
@@ -39,12 +40,16 @@ int run_server_loop(SwitchCore& core, Datapath& datapath, ControlServer& control
     if (fds[2].revents != 0) {
       if (const int sig = signals.read(); sig != 0) return sig;
     }
-    if (fds[0].revents != 0) datapath.on_readable(core);
+    if (fds[0].revents != 0) datapath.on_readable(sw);
     if (fds[1].revents != 0) {
-      control.serve_pending([&](std::string_view request) { return answer(core, datapath, request); });
+      control.serve_pending([&](std::string_view request) {
+        std::lock_guard lock(sw.mutex);
+        return answer(sw.core, datapath, request);
+      });
     }
     if (const TimePoint now = Clock::now(); now >= next_maintenance) {
-      core.expire(now);
+      std::lock_guard lock(sw.mutex);
+      sw.core.expire(now);
       next_maintenance = now + kMaintenanceInterval;
     }
   }

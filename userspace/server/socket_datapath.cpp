@@ -24,13 +24,18 @@ constexpr std::size_t kTxCapacity = 1024;
 Result<SocketDatapath> SocketDatapath::open(const Endpoint& listen, std::uint16_t mtu) {
   auto socket = open_udp_socket(listen);
   if (!socket) return socket.error();
-  return SocketDatapath(std::move(socket).value(), buffer_size_for(mtu));
+  return adopt(std::move(socket).value(), mtu);
+}
+
+SocketDatapath SocketDatapath::adopt(UniqueFd socket, std::uint16_t mtu) {
+  return SocketDatapath(std::move(socket), buffer_size_for(mtu));
 }
 
 SocketDatapath::SocketDatapath(UniqueFd socket, std::size_t buffer_size)
     : socket_(std::move(socket)), rx_(kBatch, buffer_size), tx_(kTxCapacity) {}
 
-void SocketDatapath::on_readable(SwitchCore& core) noexcept {
+void SocketDatapath::on_readable(SharedSwitch& sw) noexcept {
+  SwitchCore& core = sw.core;
   // At most 16 batches per wake-up: under a flood the loop still serves control and timers.
   for (int round = 0; round < 16; ++round) {
     const int n = rx_.receive(socket_.get());
@@ -38,7 +43,9 @@ void SocketDatapath::on_readable(SwitchCore& core) noexcept {
       if (n < 0 && errno != EINTR) VS_DEBUG("recvmmsg: %s", std::strerror(errno));
       break;
     }
+    received_ += static_cast<std::uint64_t>(n);
     const TimePoint now = Clock::now();
+    std::lock_guard lock(sw.mutex);  // once per batch; uncontended in this single-threaded datapath
     for (int i = 0; i < n; ++i) {
       const auto idx = static_cast<std::size_t>(i);
       if (rx_.truncated(idx)) {
@@ -83,7 +90,9 @@ void SocketDatapath::flush(SwitchCore& core) noexcept {
   if (refused != 0) VS_DEBUG("sendmmsg refused %zu datagram(s): %s", refused, std::strerror(tx_.last_errno()));
 }
 
-void SocketDatapath::say_goodbye(SwitchCore& core) noexcept {
+void SocketDatapath::say_goodbye(SharedSwitch& sw) noexcept {
+  std::lock_guard lock(sw.mutex);
+  SwitchCore& core = sw.core;
   core.for_each_port_bye([&](const Port& port, std::span<const std::uint8_t> bye) {
     if (tx_.full()) flush(core);
     tx_.add(&port.endpoint, bye, {});

@@ -19,12 +19,15 @@ class SocketDatapath final : public Datapath {
   static constexpr std::size_t kBatch = 64;
 
   static Result<SocketDatapath> open(const Endpoint& listen, std::uint16_t mtu);
+  // Serves an already bound UDP socket (the AF_XDP datapath's slow path).
+  static SocketDatapath adopt(UniqueFd socket, std::uint16_t mtu);
 
   int fd() const noexcept override { return socket_.get(); }
   // Drains what the socket holds (bounded, so control and timers still get their turn).
-  void on_readable(SwitchCore& core) noexcept override;
-  void say_goodbye(SwitchCore& core) noexcept override;
+  void on_readable(SharedSwitch& sw) noexcept override;
+  void say_goodbye(SharedSwitch& sw) noexcept override;
   report::Facts facts() const override;
+  std::uint64_t received() const noexcept { return received_; }
 
  private:
   SocketDatapath(UniqueFd socket, std::size_t buffer_size);
@@ -35,6 +38,7 @@ class SocketDatapath final : public Datapath {
   UniqueFd socket_;
   UdpRxBatch rx_;
   UdpTxBatch tx_;
+  std::uint64_t received_ = 0;
 };
 
 }  // namespace vswitch

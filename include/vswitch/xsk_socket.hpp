@@ -1,0 +1,72 @@
+// One AF_XDP socket bound to one receive queue, with its own UMEM and frame pool.
+//
+// The UMEM is `frames` chunks of `frame_size` bytes. At start half of them go to the fill
+// ring (the kernel writes received packets there) and half stay in the pool for frames we
+// create (flood copies, control replies). A forwarded packet travels RX -> TX in its own chunk;
+// the completion ring hands chunks back to the pool, and the pool refills the fill ring in
+// whole batches. Counts are bounded by the rings: fill and completion hold `ring_size` each,
+// so frames >= 2 * ring_size keeps the kernel from starving while TX is in flight.
+#pragma once
+
+#include <xdp/xsk.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vswitch/result.hpp"
+
+namespace vswitch {
+
+struct XskConfig {
+  std::uint32_t queue = 0;
+  std::uint32_t frames = 4096;
+  std::uint32_t frame_size = 4096;
+  std::uint32_t ring_size = 2048;
+  bool force_copy = false;
+  bool force_zero_copy = false;
+  bool busy_poll = false;
+  std::uint32_t batch = 64;
+};
+
+class XskSocket {
+ public:
+  // Creates the UMEM and socket and inserts the socket into the XSKMAP slot of its queue.
+  static Result<XskSocket> open(const std::string& ifname, const XskConfig& config, int xsk_map_fd);
+  XskSocket(XskSocket&&) noexcept;
+  XskSocket& operator=(XskSocket&&) noexcept;
+  ~XskSocket();
+
+  int fd() const noexcept;
+  bool zero_copy() const noexcept;
+  std::uint32_t queue() const noexcept;
+  std::uint32_t frame_size() const noexcept;
+
+  xsk_ring_cons& rx() noexcept;
+  xsk_ring_prod& tx() noexcept;
+  std::uint8_t* data(std::uint64_t addr) noexcept;
+  // The chunk an address (possibly with an offset) belongs to.
+  std::uint64_t chunk_of(std::uint64_t addr) const noexcept;
+
+  // Frame pool. alloc() returns false when empty.
+  bool alloc(std::uint64_t& addr) noexcept;
+  void release(std::uint64_t addr) noexcept;
+
+  // Completed TX chunks back to the pool; returns how many.
+  std::uint32_t reap_completions() noexcept;
+  // Pool chunks to the fill ring, in whole batches while the pool keeps a reserve for TX.
+  void refill() noexcept;
+  // Tells the kernel to transmit (copy mode always needs it; zero-copy only when flagged).
+  void kick_tx() noexcept;
+  // Wakes the driver to receive when the fill ring asks for it.
+  bool fill_needs_wakeup() noexcept;
+
+ private:
+  struct State;
+  explicit XskSocket(std::unique_ptr<State> state);
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace vswitch

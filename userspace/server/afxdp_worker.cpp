@@ -1,0 +1,201 @@
+#include "afxdp_worker.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <thread>
+
+namespace vswitch {
+namespace {
+
+constexpr std::size_t slot_of(PortIndex index) { return index & 0xffff; }
+
+}  // namespace
+
+void PortRoutes::learn(PortIndex port, const underlay::UnderlayRoute& route) noexcept {
+  Entry& e = routes_[slot_of(port)];
+  e.port = port;
+  e.route = route;
+}
+
+const underlay::UnderlayRoute* PortRoutes::find(PortIndex port) const noexcept {
+  const std::size_t slot = slot_of(port);
+  if (slot >= routes_.size() || routes_[slot].port != port) return nullptr;
+  return &routes_[slot].route;
+}
+
+AfxdpWorker::AfxdpWorker(XskSocket socket, int kernel_socket, std::uint32_t batch, bool busy_poll)
+    : socket_(std::move(socket)), kernel_socket_(kernel_socket), batch_(batch), busy_poll_(busy_poll) {
+  pending_.reserve(kMaxPending);
+}
+
+void AfxdpWorker::run(SharedSwitch& sw, PortRoutes& routes, const std::atomic<bool>& stop) noexcept {
+  while (!stop.load(std::memory_order_relaxed)) {
+    socket_.reap_completions();
+    socket_.refill();
+    std::uint32_t idx = 0;
+    const std::uint32_t n = xsk_ring_cons__peek(&socket_.rx(), batch_, &idx);
+    if (n == 0) {
+      if (busy_poll_) {
+        recvfrom(socket_.fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);  // drives NAPI
+      } else {
+        pollfd pfd{socket_.fd(), POLLIN, 0};
+        poll(&pfd, 1, 100);  // also wakes the driver when the fill ring asks for it
+      }
+      continue;
+    }
+    process(sw, routes, idx, n);
+    xsk_ring_cons__release(&socket_.rx(), n);
+    submit_tx();
+  }
+}
+
+void AfxdpWorker::process(SharedSwitch& sw, PortRoutes& routes, std::uint32_t idx,
+                          std::uint32_t n) noexcept {
+  counters_.rx.fetch_add(n, std::memory_order_relaxed);
+  counters_.batches.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(sw.mutex);
+  const TimePoint now = Clock::now();
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const xdp_desc* d = xsk_ring_cons__rx_desc(&socket_.rx(), idx + i);
+    handle(sw.core, routes, d->addr, d->len, now);
+  }
+}
+
+void AfxdpWorker::handle(SwitchCore& core, PortRoutes& routes, std::uint64_t addr, std::uint32_t len,
+                         TimePoint now) noexcept {
+  std::uint8_t* const packet = socket_.data(addr);
+  const std::span<const std::uint8_t> frame(packet, len);
+  underlay::Packet p;
+  if (underlay::parse(frame, p) != underlay::ParseError::none) {
+    core.count_drop(DropReason::bad_underlay);
+    socket_.release(addr);
+    return;
+  }
+  const auto payload = frame.subspan(p.header_size, p.payload_size);
+  std::uint8_t reply[SwitchCore::kReplyBufferSize];
+  const Verdict v = core.receive(underlay::source_endpoint(frame, p), payload, now, reply);
+  if (v.ingress != kNoPort) routes.learn(v.ingress, underlay::reply_route(frame, p));
+
+  bool chunk_reused = false;
+  switch (v.action) {
+    case Verdict::Action::reply:
+      if (!build(underlay::reply_route(frame, p), {reply, v.reply_size}, nullptr))
+        core.count_drop(DropReason::no_frame);
+      break;
+    case Verdict::Action::unicast:
+      core.for_each_egress(v, [&](const Port& port, const protocol::DataHeader& header) {
+        const underlay::UnderlayRoute* route = routes.find(port.index);
+        if (route == nullptr) {
+          send_via_kernel(port, header, v.frame);
+          return;
+        }
+        // Keep the message where it is and put the egress headers right in front of it; the
+        // chunk's headroom absorbs a longer header (e.g. IPv4 in, IPv6 out).
+        const std::size_t hs = route->header_size();
+        const std::uint64_t start = addr + p.header_size - hs;
+        if (hs > p.header_size + (addr - socket_.chunk_of(addr))) {
+          core.count_drop(DropReason::no_frame);
+          return;
+        }
+        std::uint8_t* out = socket_.data(start);
+        protocol::encode_data_header(header, {out + hs, protocol::kDataHeaderSize});
+        underlay::write_headers(*route, {out, hs + p.payload_size}, p.payload_size);
+        queue_tx(start, hs + p.payload_size);
+        counters_.tx_in_place.fetch_add(1, std::memory_order_relaxed);
+        chunk_reused = true;
+      });
+      break;
+    case Verdict::Action::flood:
+      core.for_each_egress(v, [&](const Port& port, const protocol::DataHeader& header) {
+        const underlay::UnderlayRoute* route = routes.find(port.index);
+        if (route == nullptr) {
+          send_via_kernel(port, header, v.frame);
+        } else if (!build(*route, payload, &header)) {
+          core.count_drop(DropReason::no_frame);
+        }
+      });
+      break;
+    case Verdict::Action::drop:
+    case Verdict::Action::consumed: break;
+  }
+  if (!chunk_reused) socket_.release(addr);
+}
+
+void AfxdpWorker::send_via_kernel(const Port& port, const protocol::DataHeader& header,
+                                  std::span<const std::uint8_t> frame) noexcept {
+  // Rare: the port's packets reached us through the kernel socket only.
+  std::uint8_t encoded[protocol::kDataHeaderSize];
+  protocol::encode_data_header(header, encoded);
+  iovec iov[2] = {{encoded, sizeof encoded}, {const_cast<std::uint8_t*>(frame.data()), frame.size()}};
+  msghdr msg{};
+  msg.msg_name = const_cast<sockaddr*>(port.endpoint.sockaddr_ptr());
+  msg.msg_namelen = port.endpoint.size();
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
+  if (sendmsg(kernel_socket_, &msg, MSG_DONTWAIT) >= 0) counters_.tx_kernel.fetch_add(1, std::memory_order_relaxed);
+  else counters_.tx_dropped.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool AfxdpWorker::build(const underlay::UnderlayRoute& route, std::span<const std::uint8_t> payload,
+                        const protocol::DataHeader* data_header) noexcept {
+  std::uint64_t chunk = 0;
+  const std::size_t hs = route.header_size();
+  if (hs + payload.size() > socket_.frame_size() || !socket_.alloc(chunk)) return false;
+  std::uint8_t* out = socket_.data(chunk);
+  std::memcpy(out + hs, payload.data(), payload.size());
+  if (data_header != nullptr) protocol::encode_data_header(*data_header, {out + hs, protocol::kDataHeaderSize});
+  underlay::write_headers(route, {out, hs + payload.size()}, payload.size());
+  queue_tx(chunk, hs + payload.size());
+  counters_.tx_copied.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void AfxdpWorker::queue_tx(std::uint64_t addr, std::size_t len) noexcept {
+  // A flood fans one packet out to many: send what is pending rather than grow the list.
+  if (pending_.size() == kMaxPending) submit_tx();
+  pending_.push_back({addr, static_cast<std::uint32_t>(len)});
+}
+
+void AfxdpWorker::submit_tx() noexcept {
+  if (pending_.empty()) return;
+  xsk_ring_prod& tx = socket_.tx();
+  const auto want = static_cast<std::uint32_t>(pending_.size());
+  // Completions free TX slots; in copy mode they arrive during the kick, so retry once.
+  std::uint32_t room = xsk_prod_nb_free(&tx, want);
+  if (room < want) {
+    socket_.kick_tx();
+    socket_.reap_completions();
+    room = xsk_prod_nb_free(&tx, want);
+  }
+  const std::uint32_t n = room < want ? room : want;
+  std::uint32_t idx = 0;
+  if (n > 0 && xsk_ring_prod__reserve(&tx, n, &idx) == n) {
+    for (std::uint32_t i = 0; i < n; ++i) {
+      xdp_desc* d = xsk_ring_prod__tx_desc(&tx, idx + i);
+      d->addr = pending_[i].addr;
+      d->len = pending_[i].len;
+    }
+    xsk_ring_prod__submit(&tx, n);
+  }
+  for (std::size_t i = n; i < pending_.size(); ++i) socket_.release(pending_[i].addr);
+  counters_.tx_dropped.fetch_add(pending_.size() - n, std::memory_order_relaxed);
+  pending_.clear();
+  socket_.kick_tx();
+}
+
+void AfxdpWorker::say_goodbye(SharedSwitch& sw, PortRoutes& routes) noexcept {
+  {
+    std::lock_guard lock(sw.mutex);
+    sw.core.for_each_port_bye([&](const Port& port, std::span<const std::uint8_t> bye) {
+      if (const auto* route = routes.find(port.index)) build(*route, bye, nullptr);
+    });
+  }
+  submit_tx();
+  // Give copy-mode transmission a moment to complete before the socket closes.
+  for (int i = 0; i < 20 && socket_.reap_completions() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+}  // namespace vswitch

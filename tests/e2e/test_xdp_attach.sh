@@ -39,8 +39,9 @@ sleep 0.5
 check "TCP to the server host works (iperf3 1 s)" n $P-c1 timeout 20 iperf3 -c $SRV_IP -p 5301 -t 1
 check "the XDP program counted passed packets" test "$(fact bpf.passed)" -gt 0
 
-# Test that SIGTERM detaches the program.
-kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
+# Test that SIGTERM is a clean exit (status 0, BYE sent) and detaches the program.
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; rc=$?
+check "vswitch exits 0 on SIGTERM" test "$rc" -eq 0
 check "no XDP program after SIGTERM" xdp_detached
 
 # Test that kill -9 leaves nothing either (the BPF link dies with the process), and that a

@@ -172,10 +172,11 @@ int main(int argc, char** argv) {
   route_bpf_logs_to_logger();
   auto signals = SignalFd::create();  // before any thread, so workers inherit the blocked mask
   if (!signals) return fail(signals.error().message);
-  auto control = ControlServer::listen(o.control);
-  if (!control) return fail(control.error().message);
   auto datapath = open_datapath(o, *listen, config);
   if (!datapath) return fail(datapath.error().message);
+  // Last: a control socket that answers means the switch is ready for traffic.
+  auto control = ControlServer::listen(o.control);
+  if (!control) return fail(control.error().message);
 
   SharedSwitch sw(config);
   if (auto s = (*datapath)->start(sw); !s) return fail(s.error().message);

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -134,7 +135,8 @@ void XskSocket::refill() noexcept {
   const std::size_t reserve = s_->config.frames / 4;
   if (s_->pool.size() <= reserve) return;
   std::uint32_t want = static_cast<std::uint32_t>(s_->pool.size() - reserve);
-  want = xsk_prod_nb_free(&s_->fill, want);
+  // nb_free() answers "at least `want`" with the ring's whole free count: clamp it.
+  want = std::min(want, xsk_prod_nb_free(&s_->fill, want));
   if (want == 0) return;
   std::uint32_t idx = 0;
   const std::uint32_t n = xsk_ring_prod__reserve(&s_->fill, want, &idx);

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# One command for the numbers: builds, then measures, side by side in one run,
+#  1. the server's forwarding rate per datapath (socket, afxdp-generic, afxdp-native) with the
+#     load generator pinned to the other core, and the CPU each costs per forwarded packet;
+#  2. end to end through real vport clients (iperf3 TCP, UDP 64-byte pps, ping), and
+#  3. the same for the peer L2 VPNs in ../shared/peers, with each row's ratio to ours.
+# Prints markdown tables and writes bench/results/<time>.{md,json}. Every load is bounded.
+#
+#   bn-gen 198.18.1.2 (vswitch-bench, CPU 1) --+-- br0 in bn-net --+-- bn-srv 198.18.1.1 (vswitch, CPU 0)
+#
+# Environment: DUR (s per forwarding run, 5), RUNS (2), SIZES ("64 512 1400"),
+# DATAPATHS ("socket afxdp-generic afxdp-native"), PEERS ("vxlan tinc openvpn"; "" skips),
+# E2E (1: run part 2 and 3), PEERS_DIR (../shared/peers).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[[ $(id -u) -eq 0 ]] || { echo "bench: run as root (namespaces, XDP)" >&2; exit 1; }
+DUR=${DUR:-5}
+RUNS=${RUNS:-2}
+SIZES=${SIZES:-64 512 1400}
+DATAPATHS=${DATAPATHS:-socket afxdp-generic afxdp-native}
+PEERS=${PEERS-vxlan tinc openvpn}
+E2E=${E2E:-1}
+PEERS_DIR=$(readlink -f "${PEERS_DIR:-../shared/peers}")
+
+bash scripts/setup-deps.sh >/dev/null
+bash scripts/build.sh >/dev/null
+BIN=$PWD/build
+OUT=$PWD/bench/results
+mkdir -p "$OUT"
+STAMP=$(date +%Y%m%d-%H%M%S)
+WORK=$(mktemp -d /tmp/vswitch-bench.XXXXXX)
+SRV_PID=""
+JSON="$OUT/$STAMP.json"
+MD="$OUT/$STAMP.md"
+echo "[" >"$JSON"
+
+cleanup() {
+  trap - EXIT INT TERM
+  [[ -n $SRV_PID ]] && kill "$SRV_PID" 2>/dev/null
+  sleep 0.3
+  for ns in bn-gen bn-srv bn-net; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+
+# ---------------------------------------------------------------- topology
+for ns in bn-net bn-srv bn-gen; do ip netns del "$ns" 2>/dev/null || true; ip netns add "$ns"; ip -n "$ns" link set lo up; done
+ip -n bn-net link add br0 type bridge && ip -n bn-net link set br0 up
+for h in srv:198.18.1.1 gen:198.18.1.2; do
+  name=${h%%:*} addr=${h#*:}
+  ip link add "bn-$name" netns "bn-$name" type veth peer name "bn-$name-p" netns bn-net
+  ip -n bn-net link set "bn-$name-p" master br0 up
+  ip -n "bn-$name" addr add "$addr/24" dev "bn-$name"
+  ip -n "bn-$name" link set "bn-$name" up
+done
+ip netns exec bn-gen ping -c1 -W2 198.18.1.1 >/dev/null
+# Forwarded DATA (UDP from port 9797, payload starting 01 04) is dropped at the generator's
+# ingress and counted there: the generator's socket receive cost stays out of the measurement.
+ip netns exec bn-gen nft -f - <<'NFT'
+table netdev sink {
+  chain in { type filter hook ingress device "bn-gen" priority 0; udp sport 9797 @th,64,16 0x0104 counter drop; }
+}
+NFT
+
+# ---------------------------------------------------------------- helpers
+start_server() {  # start_server DATAPATH [extra args]
+  local dp=$1; shift
+  local args=(--datapath socket)
+  case $dp in
+    afxdp-native) args=(--datapath afxdp --iface bn-srv --xdp-mode native) ;;
+    afxdp-generic) args=(--datapath afxdp --iface bn-srv --xdp-mode generic) ;;
+  esac
+  ip netns exec bn-srv taskset -c 0 "$BIN/vswitch" --insecure --listen 198.18.1.1:9797 \
+    --control "$WORK/ctl.sock" --log-level warn "${args[@]}" "$@" >"$WORK/vswitch.log" 2>&1 &
+  SRV_PID=$!
+  for _ in $(seq 50); do [[ -S $WORK/ctl.sock ]] && return 0; sleep 0.1; done
+  log "server did not start: $(cat "$WORK/vswitch.log")"; return 1
+}
+stop_server() { kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=""; rm -f "$WORK/ctl.sock"; }
+proc_ticks() { awk '{sub(/^.*\) /,""); print $12+$13}' "/proc/$1/stat"; }  # utime+stime, all threads
+softirq_ticks() { awk '/^cpu /{print $7+$8}' /proc/stat; }                  # irq + softirq, machine
+
+# gen RESULT_VAR vswitch-bench args...: runs the generator pinned to CPU 1; samples the server's
+# CPU and the machine's softirq between the load's start and end; sets RUN_JSON.
+gen() {
+  ip netns exec bn-gen taskset -c 1 "$BIN/vswitch-bench" --server 198.18.1.1:9797 --bind 198.18.1.2 \
+    --duration "$DUR" "$@" >"$WORK/gen.out" 2>"$WORK/gen.err" &
+  local gp=$! s0 i0 t0 s1 i1 t1
+  until grep -q 'load: start' "$WORK/gen.err" 2>/dev/null || ! kill -0 $gp 2>/dev/null; do sleep 0.01; done
+  s0=$(proc_ticks "$SRV_PID"); i0=$(softirq_ticks); t0=$(date +%s.%N)
+  wait $gp || { log "generator failed: $(cat "$WORK/gen.err")"; return 1; }
+  s1=$(proc_ticks "$SRV_PID"); i1=$(softirq_ticks); t1=$(date +%s.%N)
+  RUN_JSON=$(jq -c --argjson srv $((s1 - s0)) --argjson si $((i1 - i0)) --argjson t0 "$t0" --argjson t1 "$t1" \
+    --argjson hz "$(getconf CLK_TCK)" '
+      . + {server_cpu_pct: (100 * $srv / $hz / ($t1 - $t0)), softirq_cpu_pct: (100 * $si / $hz / ($t1 - $t0)),
+           ns_per_pkt: (if .forwarded > 0 then 1e9 * (($srv + $si) / $hz) / .forwarded else null end)}' "$WORK/gen.out")
+}
+record() {  # record DATAPATH SCENARIO RUN
+  local j
+  j=$(jq -c --arg dp "$1" --arg sc "$2" --argjson run "$3" '. + {datapath: $dp, scenario: $sc, run: $run}' <<<"$RUN_JSON")
+  [[ $(wc -l <"$JSON") -gt 1 ]] && echo "," >>"$JSON"
+  echo "$j" >>"$JSON"
+  log "$(jq -r '"\(.datapath) \(.scenario) run \(.run): offered \(.offered_pps|floor) pps, forwarded \(.forwarded_pps|floor) pps, loss \(.loss_pct)%, server \(.server_cpu_pct|floor)% + softirq \(.softirq_cpu_pct|floor)%, \(.ns_per_pkt // 0 | floor) ns/pkt"' <<<"$j")"
+}
+
+# ---------------------------------------------------------------- 0. generator alone
+log "generator capacity, server out of the loop (loopback)"
+gen --loopback --ports 2 --frame-size 64 || true
+LOOPBACK_PPS=$(jq -r '.offered_pps|floor' "$WORK/gen.out")
+
+# ---------------------------------------------------------------- 1. forwarding rate
+for dp in $DATAPATHS; do
+  start_server "$dp" --fdb-max 262144 --port-max-macs 131072 || continue
+  for run in $(seq "$RUNS"); do
+    for size in $SIZES; do
+      gen --ports 2 --frame-size "$size" --count-iface bn-gen && record "$dp" "unicast 2 ports ${size}B" "$run"
+    done
+    gen --ports 64 --frame-size 64 --count-iface bn-gen && record "$dp" "unicast 64 ports 64B" "$run"
+    gen --ports 8 --mode broadcast --frame-size 64 --count-iface bn-gen && record "$dp" "broadcast 8 ports 64B" "$run"
+    gen --ports 2 --macs 50000 --frame-size 64 --count-iface bn-gen && record "$dp" "unicast 100k MACs 64B" "$run"
+    gen --ports 2 --frame-size 64 --rate 20000 --receive && record "$dp" "latency 20k pps 64B" "$run"
+  done
+  stop_server
+done
+echo "]" >>"$JSON"
+
+{
+  echo "## Server forwarding rate ($(date -u +%F), $(nproc) cores, kernel $(uname -r))"
+  echo
+  echo "Generator alone (loopback, server out of the loop): $LOOPBACK_PPS packets/s."
+  echo "Server pinned to CPU 0, generator to CPU 1, $DUR s per run, $RUNS runs. CPU = server process (all"
+  echo "threads) + irq/softirq of the whole machine during the load; 100% = one core."
+  echo
+  echo "| datapath | scenario | run | offered pps | forwarded pps | Gbit/s | loss % | server CPU % | softirq % | ns/pkt | latency p50/p99 us |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  jq -r '.[] | "| \(.datapath) | \(.scenario) | \(.run) | \(.offered_pps|floor) | \(.forwarded_pps|floor) | \(.forwarded_gbps) | \(.loss_pct) | \(.server_cpu_pct|floor) | \(.softirq_cpu_pct|floor) | \(.ns_per_pkt // "-" | if type=="number" then floor else . end) | \(if .latency_us then "\(.latency_us.p50)/\(.latency_us.p99)" else "-" end) |"' "$JSON"
+  echo
+  echo "Ratios to the socket datapath (mean over runs, same scenario):"
+  echo
+  echo "| datapath | scenario | forwarded pps x | ns/pkt x |"
+  echo "|---|---|---|---|"
+  jq -r 'group_by(.scenario)[] as $g | ($g | map(select(.datapath=="socket"))) as $base
+    | select(($base|length) > 0)
+    | ($base | (map(.forwarded_pps)|add/length)) as $bp | ($base | (map(.ns_per_pkt // 0)|add/length)) as $bn
+    | $g | group_by(.datapath)[] | select(.[0].datapath != "socket")
+    | (map(.forwarded_pps)|add/length) as $p | (map(.ns_per_pkt // 0)|add/length) as $n
+    | "| \(.[0].datapath) | \(.[0].scenario) | \(if $bp > 0 then ($p/$bp*100|round/100) else "-" end) | \(if $bn > 0 then ($n/$bn*100|round/100) else "-" end) |"' "$JSON"
+} | tee "$MD"
+cleanup
+trap - EXIT
+
+# ---------------------------------------------------------------- 2+3. end to end, with peers
+if [[ $E2E == 1 ]]; then
+  [[ -d $PEERS_DIR ]] || { echo "bench: no peers harness at $PEERS_DIR" >&2; exit 1; }
+  E2E_OUT="$OUT/$STAMP-e2e.md"
+  : >"$E2E_OUT"
+  log "end to end through vport clients (peers harness, RUNS=$RUNS)"
+  BIN_DIR=$BIN RUNS=$RUNS bash "$PEERS_DIR/vswitch.sh" socket afxdp-generic afxdp-native 2>>"$WORK.e2e.log" | tee -a "$E2E_OUT"
+  for p in $PEERS; do
+    case $p in
+      tinc) args=(none) ;;
+      openvpn) args=(none) ;;
+      *) args=() ;;
+    esac
+    log "peer: $p ${args[*]}"
+    RUNS=$RUNS bash "$PEERS_DIR/$p.sh" "${args[@]}" 2>>"$WORK.e2e.log" | tee -a "$E2E_OUT" || log "peer $p failed"
+  done
+  {
+    echo
+    echo "## End to end: TCP Mbit/s, mean over runs, and ratio to vswitch (best datapath)"
+    echo
+    echo "| system | TCP Mbit/s | ratio to vswitch | overlay ping avg ms | UDP64 pps @<1% loss |"
+    echo "|---|---|---|---|---|"
+    grep -E '^\| [a-zA-Z]' "$E2E_OUT" | grep -v '^| system' | awk -F'|' '
+      { sys=$2; gsub(/^ +| +$/,"",sys); split($6,t," "); split($5,p," "); tcp[sys]+=t[1]; ping[sys]+=p[1]; sw=$10; gsub(/ /,"",sw); swp[sys]+=sw; n[sys]++ }
+      END { best=0; for (s in n) if (s ~ /^vswitch/ && tcp[s]/n[s] > best) best=tcp[s]/n[s];
+            for (s in n) printf "| %s | %.0f | %.2f | %.3f | %.0f |\n", s, tcp[s]/n[s], (best>0? (tcp[s]/n[s])/best : 0), ping[s]/n[s], swp[s]/n[s] }' | sort
+  } | tee -a "$E2E_OUT"
+  rm -f "$WORK.e2e.log"
+fi
+log "results: $MD ${E2E_OUT:-}  $JSON"

@@ -1,0 +1,354 @@
+// vswitch-bench: a load generator that emulates switch ports from userspace.
+//
+// It joins N ports with the real protocol (one UDP socket each, HELLO -> WELCOME), teaches
+// the switch their MACs, then sends DATA frames in sendmmsg batches, at full speed or paced,
+// for a bounded time. Forwarded frames are counted either by receiving them (--receive: one
+// receiver thread, latency from the send timestamp carried in each frame) or from the rx
+// counter of an interface where the harness drops them early (--count-iface), so that the
+// generator's own receive cost does not cap the rate it measures. --loopback measures the
+// generator alone: the ports send to each other directly, the server out of the loop.
+#include <CLI/CLI.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vswitch/byte_order.hpp"
+#include "vswitch/endpoint.hpp"
+#include "vswitch/protocol.hpp"
+#include "vswitch/unique_fd.hpp"
+
+using namespace vswitch;
+namespace proto = vswitch::protocol;
+
+namespace {
+
+struct Options {
+  std::string server;
+  std::string bind = "0.0.0.0";
+  unsigned ports = 2;
+  unsigned macs = 1;  // MACs per port
+  unsigned frame_size = 64;
+  std::string mode = "unicast";
+  double rate = 0;  // packets/s, 0 = as fast as possible
+  double duration = 5;
+  unsigned batch = 64;
+  std::uint64_t network = 1;
+  bool receive = false;
+  bool loopback = false;
+  std::string count_iface;
+};
+
+constexpr std::size_t kStampOffset = 14;  // seq (8) + send time (8) right after the Ethernet header
+constexpr std::uint64_t kLatencyBuckets = 100000;  // 1 us each: up to 100 ms
+
+[[noreturn]] void die(const std::string& message) {
+  std::fprintf(stderr, "vswitch-bench: %s\n", message.c_str());
+  std::exit(1);
+}
+
+std::uint64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+void put_mac(std::uint8_t* out, unsigned port, unsigned mac) {
+  const std::uint8_t m[6] = {0x02, 0xbe, static_cast<std::uint8_t>(port >> 8), static_cast<std::uint8_t>(port),
+                             static_cast<std::uint8_t>(mac >> 8), static_cast<std::uint8_t>(mac)};
+  std::memcpy(out, m, 6);
+}
+
+std::uint64_t iface_rx_packets(const std::string& iface) {
+  std::ifstream f("/sys/class/net/" + iface + "/statistics/rx_packets");
+  std::uint64_t v = 0;
+  f >> v;
+  return v;
+}
+
+struct EmulatedPort {
+  UniqueFd fd;
+  Endpoint local;
+  std::uint32_t my_index = 0;
+  std::uint32_t server_index = 0;
+  std::uint64_t counter = 0;
+};
+
+EmulatedPort open_port(const Endpoint& bind_to) {
+  EmulatedPort p;
+  p.fd.reset(socket(bind_to.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!p.fd.valid()) die(std::string("socket: ") + std::strerror(errno));
+  const int size = 4 << 20;
+  setsockopt(p.fd.get(), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+  setsockopt(p.fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+  if (bind(p.fd.get(), bind_to.sockaddr_ptr(), bind_to.size()) != 0) die(std::string("bind: ") + std::strerror(errno));
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  getsockname(p.fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+  p.local = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  return p;
+}
+
+// HELLO from every port until each has a WELCOME (bounded: 5 s).
+void join(std::vector<EmulatedPort>& ports, const Options& o) {
+  const std::uint64_t deadline = now_ns() + 5000000000ULL;
+  std::size_t joined = 0;
+  while (joined < ports.size()) {
+    if (now_ns() > deadline) die("only " + std::to_string(joined) + " of " + std::to_string(ports.size()) + " ports joined");
+    for (auto& p : ports) {
+      if (p.server_index != 0) continue;
+      std::uint8_t hello[proto::kHelloSize];
+      proto::encode(proto::Hello{p.my_index, o.network, 1500}, hello);
+      send(p.fd.get(), hello, sizeof hello, 0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (auto& p : ports) {
+      std::uint8_t buf[2048];
+      ssize_t n;
+      while ((n = recv(p.fd.get(), buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+        proto::Welcome w{};
+        if (p.server_index == 0 &&
+            proto::decode({buf, static_cast<std::size_t>(n)}, w) == proto::DecodeError::none &&
+            w.receiver_index == p.my_index) {
+          p.server_index = w.sender_index;
+          ++joined;
+        }
+      }
+    }
+  }
+}
+
+// Frames in flight per port: prebuilt messages, only counter, seq and time change per send.
+struct Sender {
+  std::vector<std::uint8_t> msgs;  // batch x message
+  std::vector<iovec> iovs;
+  std::vector<mmsghdr> hdrs;
+  std::size_t msg_size = 0;
+};
+
+void fill_frame(std::uint8_t* frame, std::size_t size, const std::uint8_t* dst, const std::uint8_t* src) {
+  std::memset(frame, 0, size);
+  std::memcpy(frame, dst, 6);
+  std::memcpy(frame + 6, src, 6);
+  frame[12] = 0x88;  // IEEE local experimental ethertype
+  frame[13] = 0xb5;
+}
+
+struct Receiver {
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> received{0};
+  std::vector<std::uint64_t> latency_us = std::vector<std::uint64_t>(kLatencyBuckets + 1);
+
+  void run(std::vector<EmulatedPort>& ports) {
+    std::vector<pollfd> fds;
+    for (auto& p : ports) fds.push_back({p.fd.get(), POLLIN, 0});
+    constexpr int kBatch = 64;
+    std::vector<std::uint8_t> bufs(kBatch * 2048);
+    iovec iov[kBatch];
+    mmsghdr msgs[kBatch];
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (poll(fds.data(), fds.size(), 50) <= 0) continue;
+      for (auto& f : fds) {
+        if (!(f.revents & POLLIN)) continue;
+        for (int i = 0; i < kBatch; ++i) {
+          iov[i] = {&bufs[static_cast<std::size_t>(i) * 2048], 2048};
+          msgs[i].msg_hdr = {};
+          msgs[i].msg_hdr.msg_iov = &iov[i];
+          msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        const int n = recvmmsg(f.fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
+        const std::uint64_t t = now_ns();
+        for (int i = 0; i < n; ++i) {
+          if (msgs[i].msg_len < proto::kDataHeaderSize + kStampOffset + 16) continue;
+          const std::uint8_t* frame = &bufs[static_cast<std::size_t>(i) * 2048] + proto::kDataHeaderSize;
+          if (bufs[static_cast<std::size_t>(i) * 2048 + 1] != static_cast<std::uint8_t>(proto::MessageType::data)) continue;
+          const std::uint64_t sent = load_be64({frame + kStampOffset + 8, 8});
+          const std::uint64_t us = t > sent ? (t - sent) / 1000 : 0;
+          ++latency_us[std::min(us, kLatencyBuckets)];
+          received.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
+  }
+
+  double percentile(double q) const {
+    std::uint64_t total = 0;
+    for (auto c : latency_us) total += c;
+    if (total == 0) return -1;
+    const auto want = static_cast<std::uint64_t>(q * static_cast<double>(total - 1)) + 1;
+    std::uint64_t seen = 0;
+    for (std::size_t us = 0; us < latency_us.size(); ++us) {
+      seen += latency_us[us];
+      if (seen >= want) return static_cast<double>(us);
+    }
+    return static_cast<double>(kLatencyBuckets);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"vswitch-bench: emulated ports that load a vswitch and measure what it forwards"};
+  app.add_option("--server", o.server, "the vswitch, ADDR:PORT")->required();
+  app.add_option("--bind", o.bind, "local address for the emulated ports")->capture_default_str();
+  app.add_option("--ports", o.ports, "emulated ports")->check(CLI::Range(2u, 4096u))->capture_default_str();
+  app.add_option("--macs", o.macs, "MAC addresses per port (learned before the run)")
+      ->check(CLI::Range(1u, 65536u))->capture_default_str();
+  app.add_option("--frame-size", o.frame_size, "inner Ethernet frame bytes")
+      ->check(CLI::Range(64u, 1514u))->capture_default_str();
+  app.add_option("--mode", o.mode, "unicast (port i -> port i+N/2) or broadcast")
+      ->check(CLI::IsMember({"unicast", "broadcast"}))->capture_default_str();
+  app.add_option("--rate", o.rate, "packets per second (0: as fast as possible)")->capture_default_str();
+  app.add_option("--duration", o.duration, "seconds of load (at most 60)")
+      ->check(CLI::Range(0.1, 60.0))->capture_default_str();
+  app.add_option("--batch", o.batch, "datagrams per sendmmsg")->check(CLI::Range(1u, 1024u))->capture_default_str();
+  app.add_option("--network", o.network, "network id")->capture_default_str();
+  app.add_flag("--receive", o.receive, "receive forwarded frames in userspace and measure latency");
+  app.add_flag("--loopback", o.loopback, "server out of the loop: ports send to each other directly");
+  app.add_option("--count-iface", o.count_iface, "count forwarded packets from this interface's rx counter");
+  CLI11_PARSE(app, argc, argv);
+
+  const auto server = Endpoint::parse_numeric(o.server, proto::kDefaultPort);
+  if (!server) die("bad --server");
+  const auto bind_to = Endpoint::parse_numeric(o.bind, 0);
+  if (!bind_to) die("bad --bind");
+
+  std::vector<EmulatedPort> ports;
+  for (unsigned i = 0; i < o.ports; ++i) {
+    ports.push_back(open_port(*bind_to));
+    ports.back().my_index = 0x1000 + i;
+  }
+  if (o.loopback) {
+    for (unsigned i = 0; i < o.ports; ++i) {
+      const auto& peer = ports[(i + o.ports / 2) % o.ports].local;
+      if (connect(ports[i].fd.get(), peer.sockaddr_ptr(), peer.size()) != 0) die("connect");
+      ports[i].server_index = 1;
+    }
+  } else {
+    for (auto& p : ports)
+      if (connect(p.fd.get(), server->sockaddr_ptr(), server->size()) != 0) die("connect to server");
+    join(ports, o);
+  }
+
+  const std::size_t msg_size = proto::kDataHeaderSize + o.frame_size;
+  // Learning: every MAC of every port speaks once (broadcast), paced so none is lost.
+  if (!o.loopback) {
+    std::vector<std::uint8_t> msg(msg_size);
+    const std::uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    for (int pass = 0; pass < 2; ++pass)
+      for (unsigned m = 0; m < o.macs; ++m)
+        for (unsigned i = 0; i < o.ports; ++i) {
+          proto::encode_data_header({ports[i].server_index, ports[i].counter++}, msg);
+          std::uint8_t src[6];
+          put_mac(src, i, m);
+          fill_frame(msg.data() + proto::kDataHeaderSize, o.frame_size, bcast, src);
+          send(ports[i].fd.get(), msg.data(), msg.size(), 0);
+          if ((m * o.ports + i) % 256 == 255) std::this_thread::sleep_for(std::chrono::microseconds(500));
+        }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+
+  Receiver receiver;
+  std::thread rx_thread;
+  // Drain what the learning phase left in the sockets before measuring.
+  for (auto& p : ports) {
+    std::uint8_t buf[2048];
+    while (recv(p.fd.get(), buf, sizeof buf, MSG_DONTWAIT) > 0) {}
+  }
+  if (o.receive) rx_thread = std::thread([&] { receiver.run(ports); });
+
+  // Prebuilt batches, one per port.
+  std::vector<Sender> senders(o.ports);
+  const std::uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  for (unsigned i = 0; i < o.ports; ++i) {
+    Sender& s = senders[i];
+    s.msg_size = msg_size;
+    s.msgs.resize(o.batch * msg_size);
+    s.iovs.resize(o.batch);
+    s.hdrs.resize(o.batch);
+    const unsigned dst_port = (i + o.ports / 2) % o.ports;
+    for (unsigned b = 0; b < o.batch; ++b) {
+      std::uint8_t* m = &s.msgs[b * msg_size];
+      std::uint8_t src[6], dst[6];
+      put_mac(src, i, b % o.macs);
+      put_mac(dst, dst_port, b % o.macs);
+      fill_frame(m + proto::kDataHeaderSize, o.frame_size, o.mode == "broadcast" ? bcast : dst, src);
+      s.iovs[b] = {m, msg_size};
+      s.hdrs[b].msg_hdr = {};
+      s.hdrs[b].msg_hdr.msg_iov = &s.iovs[b];
+      s.hdrs[b].msg_hdr.msg_iovlen = 1;
+    }
+  }
+
+  const std::uint64_t rx0 = o.count_iface.empty() ? 0 : iface_rx_packets(o.count_iface);
+  std::fprintf(stderr, "load: start\n");  // the harness samples CPU between start and exit
+  const std::uint64_t start = now_ns();
+  const auto duration_ns = static_cast<std::uint64_t>(o.duration * 1e9);
+  std::uint64_t sent = 0, refused = 0, seq = 0;
+  unsigned next_port = 0, mac_cursor = 0;
+  for (;;) {
+    const std::uint64_t t = now_ns();
+    if (t - start >= duration_ns) break;
+    if (o.rate > 0 && static_cast<double>(sent + refused) >= static_cast<double>(t - start) * 1e-9 * o.rate) {
+      std::this_thread::sleep_for(std::chrono::microseconds(20));  // ahead of schedule
+      continue;
+    }
+    const unsigned i = next_port;
+    next_port = (next_port + 1) % o.ports;
+    Sender& s = senders[i];
+    for (unsigned b = 0; b < o.batch; ++b) {
+      std::uint8_t* m = &s.msgs[b * msg_size];
+      proto::encode_data_header({ports[i].server_index, ports[i].counter++}, {m, proto::kDataHeaderSize});
+      std::uint8_t* frame = m + proto::kDataHeaderSize;
+      if (o.macs > 1) {  // walk the learned MACs so lookups hit the whole table
+        const unsigned mac = mac_cursor++ % o.macs;
+        put_mac(frame + 6, i, mac);
+        if (o.mode != "broadcast") put_mac(frame, (i + o.ports / 2) % o.ports, mac);
+      }
+      store_be64({frame + kStampOffset, 8}, seq++);
+      store_be64({frame + kStampOffset + 8, 8}, t);
+    }
+    const int n = sendmmsg(ports[i].fd.get(), s.hdrs.data(), o.batch, 0);
+    if (n > 0) {
+      sent += static_cast<std::uint64_t>(n);
+      refused += o.batch - static_cast<unsigned>(n);
+    } else {
+      refused += o.batch;  // ECONNREFUSED/ENOBUFS: counted, not retried
+    }
+  }
+  const double elapsed = static_cast<double>(now_ns() - start) * 1e-9;
+  if (o.receive) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // in-flight frames
+    receiver.stop = true;
+    rx_thread.join();
+  }
+  const std::uint64_t forwarded = o.receive ? receiver.received.load()
+                                  : o.count_iface.empty() ? 0 : iface_rx_packets(o.count_iface) - rx0;
+  const double offered_pps = static_cast<double>(sent) / elapsed;
+  const double fwd_pps = static_cast<double>(forwarded) / elapsed;
+  // Broadcast frames reach N-1 ports: loss compares with what should have arrived.
+  const double expected = static_cast<double>(sent) * (o.mode == "broadcast" ? o.ports - 1 : 1);
+  const double loss = expected > 0 && (o.receive || !o.count_iface.empty()) ? 100.0 * (1.0 - static_cast<double>(forwarded) / expected) : -1;
+  std::printf(
+      "{\"mode\":\"%s\",\"loopback\":%s,\"ports\":%u,\"macs_per_port\":%u,\"frame_size\":%u,\"batch\":%u,"
+      "\"duration_s\":%.3f,\"sent\":%llu,\"send_refused\":%llu,\"offered_pps\":%.0f,\"forwarded\":%llu,"
+      "\"forwarded_pps\":%.0f,\"forwarded_gbps\":%.3f,\"loss_pct\":%.2f",
+      o.mode.c_str(), o.loopback ? "true" : "false", o.ports, o.macs, o.frame_size, o.batch, elapsed,
+      static_cast<unsigned long long>(sent), static_cast<unsigned long long>(refused), offered_pps,
+      static_cast<unsigned long long>(forwarded), fwd_pps, fwd_pps * o.frame_size * 8 / 1e9, loss);
+  if (o.receive)
+    std::printf(",\"latency_us\":{\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p999\":%.0f}", receiver.percentile(0.5),
+                receiver.percentile(0.9), receiver.percentile(0.99), receiver.percentile(0.999));
+  std::printf("}\n");
+  return 0;
+}

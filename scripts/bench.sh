@@ -6,8 +6,13 @@
 #  3. the same for the peer L2 VPNs in ../shared/peers, with each row's ratio to ours.
 # Prints markdown tables and writes bench/results/<time>.{md,json}. Every load is bounded.
 #
-#   bn-gen 198.18.1.2 (vswitch-bench, CPU 1) --+-- br0 in bn-net --+-- bn-srv 198.18.1.1 (vswitch, CPU 0)
+#   bn-gen 198.18.1.2 (vswitch-bench, CPU 1) <--veth--> bn-srv 198.18.1.1 (vswitch + its NAPI, CPU 0)
 #
+# Accounting: veth runs a receiver's kernel path in softirq on whichever CPU services it. The
+# server's veth gets threaded NAPI pinned to CPU 0, so the server's whole receive path (XDP or
+# UDP stack), its process and its transmit path all run on CPU 0; the generator owns CPU 1.
+# "server core %" is CPU 0's busy time and "ns/pkt" divides it by the forwarded packets. No
+# bridge sits in between: its netfilter hooks would be measured instead of the switch.
 # Environment: DUR (s per forwarding run, 5), RUNS (2), SIZES ("64 512 1400"),
 # DATAPATHS ("socket afxdp-generic afxdp-native"), PEERS ("vxlan tinc openvpn"; "" skips),
 # E2E (1: run part 2 and 3), PEERS_DIR (../shared/peers).
@@ -38,31 +43,57 @@ cleanup() {
   trap - EXIT INT TERM
   [[ -n $SRV_PID ]] && kill "$SRV_PID" 2>/dev/null
   sleep 0.3
-  for ns in bn-gen bn-srv bn-net; do ip netns del "$ns" 2>/dev/null || true; done
+  for ns in bn-gen bn-srv; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 
+# ---------------------------------------------------------------- micro-benchmarks
+log "micro-benchmarks of the switch core (Google Benchmark, CPU 1)"
+taskset -c 1 "$BIN/tests/switch_core_bench" --benchmark_min_time=0.3 --benchmark_format=json \
+  >"$WORK/micro.json" 2>/dev/null
+MICRO=$(jq -r '
+  (.benchmarks | map({(.name): .real_time}) | add) as $t
+  | [["FDB lookup, 1k entries", "BM_FdbLookup/1000", "BM_BaselineUnorderedMapLookup/1000"],
+     ["FDB lookup, 1M entries", "BM_FdbLookup/1000000", "BM_BaselineUnorderedMapLookup/1000000"],
+     ["FDB learn (refresh), 1k entries", "BM_FdbLearnRefresh/1000", "BM_BaselineUnorderedMapLookup/1000"],
+     ["FDB learn (refresh), 1M entries", "BM_FdbLearnRefresh/1000000", "BM_BaselineUnorderedMapLookup/1000000"],
+     ["decision: known unicast (decode, learn, lookup, header)", "BM_SwitchKnownUnicast", "BM_BaselineDecodeOnly"],
+     ["decision: flood to 63 ports", "BM_SwitchFlood64Ports", "BM_BaselineDecodeOnly"],
+     ["switch lock, once per batch", "BM_SwitchLockPerBatch", "BM_BaselineNoLock"]][]
+  | "| \(.[0]) | \($t[.[1]]*10|round/10) | \(.[2]) | \($t[.[2]]*10|round/10) | \(($t[.[1]]/$t[.[2]])*10|round/10) |"' "$WORK/micro.json")
+
 # ---------------------------------------------------------------- topology
-for ns in bn-net bn-srv bn-gen; do ip netns del "$ns" 2>/dev/null || true; ip netns add "$ns"; ip -n "$ns" link set lo up; done
-ip -n bn-net link add br0 type bridge && ip -n bn-net link set br0 up
-for h in srv:198.18.1.1 gen:198.18.1.2; do
-  name=${h%%:*} addr=${h#*:}
-  ip link add "bn-$name" netns "bn-$name" type veth peer name "bn-$name-p" netns bn-net
-  ip -n bn-net link set "bn-$name-p" master br0 up
-  ip -n "bn-$name" addr add "$addr/24" dev "bn-$name"
-  ip -n "bn-$name" link set "bn-$name" up
-done
+for ns in bn-srv bn-gen; do ip netns del "$ns" 2>/dev/null || true; ip netns add "$ns"; ip -n "$ns" link set lo up; done
+ip link add bn-srv netns bn-srv type veth peer name bn-gen netns bn-gen
+ip -n bn-srv addr add 198.18.1.1/24 dev bn-srv
+ip -n bn-gen addr add 198.18.1.2/24 dev bn-gen
+ip -n bn-srv link set bn-srv up
+ip -n bn-gen link set bn-gen up
+# GRO gives the veth a NAPI context for every datapath (XDP gives it one anyway); threaded
+# NAPI puts that context in a kthread we can pin next to the server.
+ip netns exec bn-srv ethtool -K bn-srv gro on >/dev/null 2>&1 || true
+ip netns exec bn-srv sh -c 'echo 1 > /sys/class/net/bn-srv/threaded' 2>/dev/null || true
 ip netns exec bn-gen ping -c1 -W2 198.18.1.1 >/dev/null
 # Forwarded DATA (UDP from port 9797, payload starting 01 04) is dropped at the generator's
 # ingress and counted there: the generator's socket receive cost stays out of the measurement.
-ip netns exec bn-gen nft -f - <<'NFT'
+sink_on() {
+  ip netns exec bn-gen nft -f - <<'NFT'
 table netdev sink {
   chain in { type filter hook ingress device "bn-gen" priority 0; udp sport 9797 @th,64,16 0x0104 counter drop; }
 }
 NFT
+}
+sink_off() { ip netns exec bn-gen nft delete table netdev sink 2>/dev/null || true; }
+sink_check() { ip netns exec bn-gen nft list table netdev sink >/dev/null || { log "the sink drop rule did not load"; exit 1; }; }
+pin_napi() {  # the server veth's NAPI threads (they come and go with XDP attach) onto CPU 0
+  local p
+  for p in $(pgrep '^napi/bn-srv' 2>/dev/null); do taskset -pc 0 "$p" >/dev/null 2>&1 || true; done
+}
+sink_on
+sink_check
 
 # ---------------------------------------------------------------- helpers
 start_server() {  # start_server DATAPATH [extra args]
@@ -75,12 +106,12 @@ start_server() {  # start_server DATAPATH [extra args]
   ip netns exec bn-srv taskset -c 0 "$BIN/vswitch" --insecure --listen 198.18.1.1:9797 \
     --control "$WORK/ctl.sock" --log-level warn "${args[@]}" "$@" >"$WORK/vswitch.log" 2>&1 &
   SRV_PID=$!
-  for _ in $(seq 50); do [[ -S $WORK/ctl.sock ]] && return 0; sleep 0.1; done
+  for _ in $(seq 50); do [[ -S $WORK/ctl.sock ]] && { pin_napi; return 0; }; sleep 0.1; done
   log "server did not start: $(cat "$WORK/vswitch.log")"; return 1
 }
 stop_server() { kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=""; rm -f "$WORK/ctl.sock"; }
 proc_ticks() { awk '{sub(/^.*\) /,""); print $12+$13}' "/proc/$1/stat"; }  # utime+stime, all threads
-softirq_ticks() { awk '/^cpu /{print $7+$8}' /proc/stat; }                  # irq + softirq, machine
+cpu0_busy_ticks() { awk '/^cpu0 /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }   # user nice system irq softirq steal
 
 # gen RESULT_VAR vswitch-bench args...: runs the generator pinned to CPU 1; samples the server's
 # CPU and the machine's softirq between the load's start and end; sets RUN_JSON.
@@ -89,20 +120,20 @@ gen() {
     --duration "$DUR" "$@" >"$WORK/gen.out" 2>"$WORK/gen.err" &
   local gp=$! s0 i0 t0 s1 i1 t1
   until grep -q 'load: start' "$WORK/gen.err" 2>/dev/null || ! kill -0 $gp 2>/dev/null; do sleep 0.01; done
-  s0=$(proc_ticks "$SRV_PID"); i0=$(softirq_ticks); t0=$(date +%s.%N)
+  s0=$(proc_ticks "$SRV_PID"); c0=$(cpu0_busy_ticks); t0=$(date +%s.%N)
   wait $gp || { log "generator failed: $(cat "$WORK/gen.err")"; return 1; }
-  s1=$(proc_ticks "$SRV_PID"); i1=$(softirq_ticks); t1=$(date +%s.%N)
-  RUN_JSON=$(jq -c --argjson srv $((s1 - s0)) --argjson si $((i1 - i0)) --argjson t0 "$t0" --argjson t1 "$t1" \
+  s1=$(proc_ticks "$SRV_PID"); c1=$(cpu0_busy_ticks); t1=$(date +%s.%N)
+  RUN_JSON=$(jq -c --argjson srv $((s1 - s0)) --argjson core $((c1 - c0)) --argjson t0 "$t0" --argjson t1 "$t1" \
     --argjson hz "$(getconf CLK_TCK)" '
-      . + {server_cpu_pct: (100 * $srv / $hz / ($t1 - $t0)), softirq_cpu_pct: (100 * $si / $hz / ($t1 - $t0)),
-           ns_per_pkt: (if .forwarded > 0 then 1e9 * (($srv + $si) / $hz) / .forwarded else null end)}' "$WORK/gen.out")
+      . + {server_process_pct: (100 * $srv / $hz / ($t1 - $t0)), server_core_pct: (100 * $core / $hz / ($t1 - $t0)),
+           ns_per_pkt: (if .forwarded > 0 then 1e9 * ($core / $hz) / .forwarded else null end)}' "$WORK/gen.out")
 }
 record() {  # record DATAPATH SCENARIO RUN
   local j
   j=$(jq -c --arg dp "$1" --arg sc "$2" --argjson run "$3" '. + {datapath: $dp, scenario: $sc, run: $run}' <<<"$RUN_JSON")
   [[ $(wc -l <"$JSON") -gt 1 ]] && echo "," >>"$JSON"
   echo "$j" >>"$JSON"
-  log "$(jq -r '"\(.datapath) \(.scenario) run \(.run): offered \(.offered_pps|floor) pps, forwarded \(.forwarded_pps|floor) pps, loss \(.loss_pct)%, server \(.server_cpu_pct|floor)% + softirq \(.softirq_cpu_pct|floor)%, \(.ns_per_pkt // 0 | floor) ns/pkt"' <<<"$j")"
+  log "$(jq -r '"\(.datapath) \(.scenario) run \(.run): offered \(.offered_pps|floor) pps, forwarded \(.forwarded_pps|floor) pps, loss \(.loss_pct)%, server core \(.server_core_pct|floor)% (process \(.server_process_pct|floor)%), \(.ns_per_pkt // 0 | floor) ns/pkt"' <<<"$j")"
 }
 
 # ---------------------------------------------------------------- 0. generator alone
@@ -120,7 +151,9 @@ for dp in $DATAPATHS; do
     gen --ports 64 --frame-size 64 --count-iface bn-gen && record "$dp" "unicast 64 ports 64B" "$run"
     gen --ports 8 --mode broadcast --frame-size 64 --count-iface bn-gen && record "$dp" "broadcast 8 ports 64B" "$run"
     gen --ports 2 --macs 50000 --frame-size 64 --count-iface bn-gen && record "$dp" "unicast 100k MACs 64B" "$run"
+    sink_off
     gen --ports 2 --frame-size 64 --rate 20000 --receive && record "$dp" "latency 20k pps 64B" "$run"
+    sink_on
   done
   stop_server
 done
@@ -130,12 +163,19 @@ echo "]" >>"$JSON"
   echo "## Server forwarding rate ($(date -u +%F), $(nproc) cores, kernel $(uname -r))"
   echo
   echo "Generator alone (loopback, server out of the loop): $LOOPBACK_PPS packets/s."
-  echo "Server pinned to CPU 0, generator to CPU 1, $DUR s per run, $RUNS runs. CPU = server process (all"
-  echo "threads) + irq/softirq of the whole machine during the load; 100% = one core."
+  echo "Server and its veth NAPI pinned to CPU 0, generator to CPU 1, $DUR s per run, $RUNS runs."
+  echo "server core % = CPU 0 busy (user+system+irq+softirq); process % = the vswitch process alone"
+  echo "(tick accounting also charges it softirq that ran in its context); ns/pkt = CPU 0 busy / forwarded."
   echo
-  echo "| datapath | scenario | run | offered pps | forwarded pps | Gbit/s | loss % | server CPU % | softirq % | ns/pkt | latency p50/p99 us |"
+  echo "| datapath | scenario | run | offered pps | forwarded pps | Gbit/s | loss % | server core % | process % | ns/pkt | latency p50/p99 us |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
-  jq -r '.[] | "| \(.datapath) | \(.scenario) | \(.run) | \(.offered_pps|floor) | \(.forwarded_pps|floor) | \(.forwarded_gbps) | \(.loss_pct) | \(.server_cpu_pct|floor) | \(.softirq_cpu_pct|floor) | \(.ns_per_pkt // "-" | if type=="number" then floor else . end) | \(if .latency_us then "\(.latency_us.p50)/\(.latency_us.p99)" else "-" end) |"' "$JSON"
+  jq -r '.[] | "| \(.datapath) | \(.scenario) | \(.run) | \(.offered_pps|floor) | \(.forwarded_pps|floor) | \(.forwarded_gbps) | \(.loss_pct) | \(.server_core_pct|floor) | \(.server_process_pct|floor) | \(.ns_per_pkt // "-" | if type=="number" then floor else . end) | \(if .latency_us then "\(.latency_us.p50)/\(.latency_us.p99)" else "-" end) |"' "$JSON"
+  echo
+  echo "Micro-benchmarks (ns per operation; baseline measured in the same run):"
+  echo
+  echo "| operation | ns | baseline | baseline ns | ratio |"
+  echo "|---|---|---|---|---|"
+  echo "$MICRO"
   echo
   echo "Ratios to the socket datapath (mean over runs, same scenario):"
   echo

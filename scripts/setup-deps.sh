@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libbpf-dev libxdp-dev xdp-tools clang llvm bpftool linux-libc-dev
-  iproute2 iputils-ping iputils-arping iperf3 tcpdump nftables jq procps psmisc
+  iproute2 ethtool iputils-ping iputils-arping iperf3 tcpdump nftables jq procps psmisc
 )
 
 missing=()

@@ -15,7 +15,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <span>
 
 #include "vswitch/mac_addr.hpp"
 #include "vswitch/time.hpp"
@@ -42,6 +42,11 @@ class Fdb {
   };
 
   explicit Fdb(std::size_t max_entries, Duration aging);
+  ~Fdb();
+  Fdb(Fdb&& other) noexcept;
+  Fdb& operator=(Fdb&&) = delete;
+  Fdb(const Fdb&) = delete;
+  Fdb& operator=(const Fdb&) = delete;
 
   // `previous` receives the old port on `moved` (and on `learned` over an aged-out entry).
   // The caller enforces per-port limits before calling.
@@ -58,7 +63,7 @@ class Fdb {
 
   template <class Fn>
   void for_each(Fn&& fn) const {
-    for (const auto& e : slots_)
+    for (const auto& e : slots())
       if (e.port != kNoPort) fn(e);
   }
 
@@ -72,8 +77,13 @@ class Fdb {
   void erase_at(std::size_t slot) noexcept;
   bool is_live(const Entry& e, TimePoint now) const noexcept { return now - e.last_seen <= aging_; }
 
+  std::span<Entry> slots() const noexcept { return {slots_, mask_ + 1}; }
+
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
-  std::vector<Entry> slots_;
+  // Mapped (not new[]) so that a large table can sit on huge pages: a lookup in a table far
+  // bigger than the TLB's reach otherwise pays a page walk on top of its cache miss.
+  Entry* slots_ = nullptr;
+  std::size_t mapped_bytes_ = 0;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
   std::size_t max_entries_;
@@ -85,7 +95,7 @@ std::size_t Fdb::expire(TimePoint now, OnRemoved&& on_removed) {
   std::size_t removed = 0;
   // Backward-shift deletion may pull a later entry into the current slot, so a slot is
   // re-examined after each erase instead of advancing.
-  for (std::size_t i = 0; i < slots_.size();) {
+  for (std::size_t i = 0; i <= mask_;) {
     if (slots_[i].port != kNoPort && !is_live(slots_[i], now)) {
       on_removed(slots_[i]);
       erase_at(i);

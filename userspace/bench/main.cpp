@@ -290,6 +290,17 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The switch may still be flooding the learning phase's frames: wait until the counted
+  // interface is quiet for 200 ms (at most 10 s) so that they are not counted as forwarded.
+  if (!o.count_iface.empty()) {
+    std::uint64_t last = iface_rx_packets(o.count_iface);
+    for (int i = 0; i < 50; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      const std::uint64_t v = iface_rx_packets(o.count_iface);
+      if (v == last) break;
+      last = v;
+    }
+  }
   const std::uint64_t rx0 = o.count_iface.empty() ? 0 : iface_rx_packets(o.count_iface);
   std::fprintf(stderr, "load: start\n");  // the harness samples CPU between start and exit
   const std::uint64_t start = now_ns();

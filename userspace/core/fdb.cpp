@@ -1,6 +1,12 @@
 #include "vswitch/fdb.hpp"
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <bit>
+#include <memory>
+#include <new>
+#include <utility>
 
 namespace vswitch {
 namespace {
@@ -20,12 +26,32 @@ std::uint64_t mix(std::uint64_t x) noexcept {
 Fdb::Fdb(std::size_t max_entries, Duration aging) : max_entries_(max_entries), aging_(aging) {
   // Load factor <= 1/2 keeps linear probe chains short even when the table is full.
   const std::size_t capacity = std::bit_ceil(std::max<std::size_t>(16, max_entries * 2));
-  slots_.resize(capacity);
+  constexpr std::size_t kHugePage = std::size_t{2} << 20;
+  mapped_bytes_ = (capacity * sizeof(Entry) + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  madvise(p, mapped_bytes_, MADV_HUGEPAGE);  // a hint: fine if the kernel says no
+  // Constructing every entry also faults every page in now, not on the per-frame path.
+  slots_ = static_cast<Entry*>(p);
+  std::uninitialized_value_construct_n(slots_, capacity);
   mask_ = capacity - 1;
 }
 
+Fdb::Fdb(Fdb&& other) noexcept
+    : slots_(std::exchange(other.slots_, nullptr)),
+      mapped_bytes_(std::exchange(other.mapped_bytes_, 0)),
+      mask_(other.mask_),
+      size_(other.size_),
+      max_entries_(other.max_entries_),
+      aging_(other.aging_) {}
+
+Fdb::~Fdb() {
+  if (slots_ != nullptr) munmap(slots_, mapped_bytes_);
+}
+
 std::size_t Fdb::home(std::uint64_t network, std::uint64_t mac) const noexcept {
-  return static_cast<std::size_t>(mix(mac ^ mix(network))) & mask_;
+  // MACs are 48 bits: the network id's low bits go above them, then one mix spreads all.
+  return static_cast<std::size_t>(mix(mac ^ network << 48 ^ network >> 16)) & mask_;
 }
 
 std::size_t Fdb::find(std::uint64_t network, std::uint64_t mac) const noexcept {
@@ -86,7 +112,7 @@ void Fdb::erase_at(std::size_t slot) noexcept {
 
 std::size_t Fdb::remove_port(PortIndex port) {
   std::size_t removed = 0;
-  for (std::size_t i = 0; i < slots_.size();) {
+  for (std::size_t i = 0; i <= mask_;) {
     if (slots_[i].port == port) {
       erase_at(i);
       ++removed;

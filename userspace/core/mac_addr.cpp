@@ -4,12 +4,6 @@
 
 namespace vswitch {
 
-MacAddr MacAddr::from_bytes(std::span<const std::uint8_t> bytes) noexcept {
-  std::array<std::uint8_t, 6> raw{};
-  for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = bytes[i];
-  return MacAddr(raw);
-}
-
 std::optional<MacAddr> MacAddr::parse(std::string_view text) {
   if (text.size() != 17) return std::nullopt;
   std::array<std::uint8_t, 6> raw{};
@@ -25,21 +19,6 @@ std::optional<MacAddr> MacAddr::parse(std::string_view text) {
     if (hi < 0 || lo < 0) return std::nullopt;
     if (i < 5 && text[i * 3 + 2] != ':' && text[i * 3 + 2] != '-') return std::nullopt;
     raw[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-  }
-  return MacAddr(raw);
-}
-
-std::uint64_t MacAddr::to_u64() const noexcept {
-  std::uint64_t v = 0;
-  for (auto b : bytes_) v = v << 8 | b;
-  return v;
-}
-
-MacAddr MacAddr::from_u64(std::uint64_t value) noexcept {
-  std::array<std::uint8_t, 6> raw{};
-  for (int i = 5; i >= 0; --i) {
-    raw[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(value & 0xff);
-    value >>= 8;
   }
   return MacAddr(raw);
 }

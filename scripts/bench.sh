@@ -15,7 +15,8 @@
 # bridge sits in between: its netfilter hooks would be measured instead of the switch.
 # Environment: DUR (s per forwarding run, 5), RUNS (2), SIZES ("64 512 1400"),
 # DATAPATHS ("socket afxdp-generic afxdp-native"), PEERS ("vxlan tinc openvpn"; "" skips),
-# E2E (1: run part 2 and 3), PEERS_DIR (../shared/peers).
+# E2E (1: run part 2 and 3), PEERS_DIR (../shared/peers), PACED_PPS (300000: the fixed rate at
+# which CPU per packet is compared).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) -eq 0 ]] || { echo "bench: run as root (namespaces, XDP)" >&2; exit 1; }
@@ -25,6 +26,7 @@ SIZES=${SIZES:-64 512 1400}
 DATAPATHS=${DATAPATHS:-socket afxdp-generic afxdp-native}
 PEERS=${PEERS-vxlan tinc openvpn}
 E2E=${E2E:-1}
+PACED_PPS=${PACED_PPS:-300000}
 PEERS_DIR=$(readlink -f "${PEERS_DIR:-../shared/peers}")
 
 bash scripts/setup-deps.sh >/dev/null
@@ -110,7 +112,10 @@ start_server() {  # start_server DATAPATH [extra args]
   log "server did not start: $(cat "$WORK/vswitch.log")"; return 1
 }
 stop_server() { kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=""; rm -f "$WORK/ctl.sock"; }
-proc_ticks() { awk '{sub(/^.*\) /,""); print $12+$13}' "/proc/$1/stat"; }  # utime+stime, all threads
+proc_ticks() {  # utime+stime of a process, all threads (0 when there is none)
+  [[ -n ${1:-} && -r /proc/${1:-x}/stat ]] || { echo 0; return; }
+  awk '{sub(/^.*\) /,""); print $12+$13}' "/proc/$1/stat"
+}
 cpu0_busy_ticks() { awk '/^cpu0 /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }   # user nice system irq softirq steal
 
 # gen RESULT_VAR vswitch-bench args...: runs the generator pinned to CPU 1; samples the server's
@@ -145,6 +150,8 @@ LOOPBACK_PPS=$(jq -r '.offered_pps|floor' "$WORK/gen.out")
 for dp in $DATAPATHS; do
   start_server "$dp" --fdb-max 262144 --port-max-macs 131072 || continue
   for run in $(seq "$RUNS"); do
+    # Below every datapath's saturation: CPU per packet compares like with like here.
+    gen --ports 2 --frame-size 64 --rate "$PACED_PPS" --count-iface bn-gen && record "$dp" "paced ${PACED_PPS} pps 64B" "$run"
     for size in $SIZES; do
       gen --ports 2 --frame-size "$size" --count-iface bn-gen && record "$dp" "unicast 2 ports ${size}B" "$run"
     done

@@ -75,6 +75,8 @@ class Fdb {
   std::size_t find(std::uint64_t network, std::uint64_t mac) const noexcept;  // slot or npos
   std::size_t home(std::uint64_t network, std::uint64_t mac) const noexcept;
   void erase_at(std::size_t slot) noexcept;
+  template <class Pred, class OnRemoved>
+  std::size_t erase_where(Pred&& pred, OnRemoved&& on_removed);
   bool is_live(const Entry& e, TimePoint now) const noexcept { return now - e.last_seen <= aging_; }
 
   std::span<Entry> slots() const noexcept { return {slots_, mask_ + 1}; }
@@ -90,13 +92,13 @@ class Fdb {
   Duration aging_;
 };
 
-template <class OnRemoved>
-std::size_t Fdb::expire(TimePoint now, OnRemoved&& on_removed) {
+template <class Pred, class OnRemoved>
+std::size_t Fdb::erase_where(Pred&& pred, OnRemoved&& on_removed) {
   std::size_t removed = 0;
   // Backward-shift deletion may pull a later entry into the current slot, so a slot is
   // re-examined after each erase instead of advancing.
   for (std::size_t i = 0; i <= mask_;) {
-    if (slots_[i].port != kNoPort && !is_live(slots_[i], now)) {
+    if (slots_[i].port != kNoPort && pred(slots_[i])) {
       on_removed(slots_[i]);
       erase_at(i);
       ++removed;
@@ -105,6 +107,11 @@ std::size_t Fdb::expire(TimePoint now, OnRemoved&& on_removed) {
     }
   }
   return removed;
+}
+
+template <class OnRemoved>
+std::size_t Fdb::expire(TimePoint now, OnRemoved&& on_removed) {
+  return erase_where([&](const Entry& e) { return !is_live(e, now); }, on_removed);
 }
 
 }  // namespace vswitch

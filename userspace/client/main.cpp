@@ -6,6 +6,7 @@
 #include <string>
 
 #include "port_client.hpp"
+#include "vswitch/cli_options.hpp"
 #include "vswitch/log.hpp"
 #include "vswitch/protocol.hpp"
 
@@ -56,9 +57,7 @@ int main(int argc, char** argv) {
   app.add_option("--keepalive", o.keepalive, "seconds between keepalives")
       ->check(CLI::Range(1u, 3600u))
       ->capture_default_str();
-  app.add_option("--log-level", o.log_level, "error, warn, info or debug")
-      ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
-      ->capture_default_str();
+  add_log_level_option(app, o.log_level);
   CLI11_PARSE(app, argc, argv);
 
   log::set_level(*log::parse_level(o.log_level));

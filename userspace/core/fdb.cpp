@@ -111,16 +111,7 @@ void Fdb::erase_at(std::size_t slot) noexcept {
 }
 
 std::size_t Fdb::remove_port(PortIndex port) {
-  std::size_t removed = 0;
-  for (std::size_t i = 0; i <= mask_;) {
-    if (slots_[i].port == port) {
-      erase_at(i);
-      ++removed;
-    } else {
-      ++i;
-    }
-  }
-  return removed;
+  return erase_where([port](const Entry& e) { return e.port == port; }, [](const Entry&) {});
 }
 
 }  // namespace vswitch

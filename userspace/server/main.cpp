@@ -13,6 +13,7 @@
 #include "server_loop.hpp"
 #include "socket_datapath.hpp"
 #include "vswitch/endpoint.hpp"
+#include "vswitch/cli_options.hpp"
 #include "vswitch/log.hpp"
 #include "vswitch/protocol.hpp"
 
@@ -146,9 +147,7 @@ int main(int argc, char** argv) {
   app.add_option("--mtu", o.mtu, "largest MTU a port may negotiate")
       ->check(CLI::Range(unsigned{protocol::kMinMtu}, unsigned{protocol::kMaxMtu}))
       ->capture_default_str();
-  app.add_option("--log-level", o.log_level, "error, warn, info or debug")
-      ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
-      ->capture_default_str();
+  add_log_level_option(app, o.log_level);
   CLI11_PARSE(app, argc, argv);
 
   log::set_level(*log::parse_level(o.log_level));

@@ -59,26 +59,24 @@ int attach_link(const vswitch_xdp* skel, int ifindex, __u32 flags) {
   return fd < 0 ? -errno : fd;
 }
 
-int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
-  const log::Level l = level == LIBBPF_WARN ? log::Level::warn : log::Level::debug;
+// Library messages: warnings stay warnings, the rest (chatty progress) is debug.
+int forward_log(const char* library, bool warning, const char* fmt, va_list args) {
+  const log::Level l = warning ? log::Level::warn : log::Level::debug;
   if (!log::enabled(l)) return 0;
   char buf[512];
   std::vsnprintf(buf, sizeof buf, fmt, args);
   std::size_t n = std::strlen(buf);
   while (n > 0 && buf[n - 1] == '\n') buf[--n] = 0;
-  log::write(l, "libbpf: %s", buf);
+  log::write(l, "%s: %s", library, buf);
   return 0;
 }
 
+int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
+  return forward_log("libbpf", level == LIBBPF_WARN, fmt, args);
+}
+
 int libxdp_log(enum libxdp_print_level level, const char* fmt, va_list args) {
-  const log::Level l = level == LIBXDP_WARN ? log::Level::warn : log::Level::debug;
-  if (!log::enabled(l)) return 0;
-  char buf[512];
-  std::vsnprintf(buf, sizeof buf, fmt, args);
-  std::size_t n = std::strlen(buf);
-  while (n > 0 && buf[n - 1] == '\n') buf[--n] = 0;
-  log::write(l, "libxdp: %s", buf);
-  return 0;
+  return forward_log("libxdp", level == LIBXDP_WARN, fmt, args);
 }
 
 }  // namespace

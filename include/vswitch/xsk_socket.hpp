@@ -63,6 +63,15 @@ class XskSocket {
   // Wakes the driver to receive when the fill ring asks for it.
   bool fill_needs_wakeup() noexcept;
 
+  // The kernel's own drop counters for this socket (XDP_STATISTICS); zeros if unavailable.
+  struct KernelStats {
+    std::uint64_t rx_dropped = 0;        // no room: dropped before reaching the RX ring
+    std::uint64_t rx_ring_full = 0;
+    std::uint64_t rx_fill_ring_empty = 0;  // the kernel found no free frame to receive into
+    std::uint64_t rx_invalid_descs = 0, tx_invalid_descs = 0;
+  };
+  KernelStats kernel_stats() const noexcept;
+
  private:
   struct State;
   explicit XskSocket(std::unique_ptr<State> state);

@@ -106,6 +106,11 @@ report::Facts AfxdpDatapath::facts() const {
     f.emplace_back(q + "tx_dropped", std::to_string(c.tx_dropped.load()));
     f.emplace_back(q + "tx_kernel", std::to_string(c.tx_kernel.load()));
     f.emplace_back(q + "batches", std::to_string(c.batches.load()));
+    const XskSocket::KernelStats k = w->socket().kernel_stats();
+    f.emplace_back(q + "kernel.rx_dropped", std::to_string(k.rx_dropped));
+    f.emplace_back(q + "kernel.rx_ring_full", std::to_string(k.rx_ring_full));
+    f.emplace_back(q + "kernel.rx_fill_ring_empty", std::to_string(k.rx_fill_ring_empty));
+    f.emplace_back(q + "kernel.invalid_descs", std::to_string(k.rx_invalid_descs + k.tx_invalid_descs));
   }
   return f;
 }

@@ -155,4 +155,19 @@ void XskSocket::kick_tx() noexcept {
 
 bool XskSocket::fill_needs_wakeup() noexcept { return xsk_ring_prod__needs_wakeup(&s_->fill) != 0; }
 
+XskSocket::KernelStats XskSocket::kernel_stats() const noexcept {
+  xdp_statistics st{};
+  socklen_t len = sizeof st;
+  KernelStats k;
+  if (getsockopt(fd(), SOL_XDP, XDP_STATISTICS, &st, &len) != 0) return k;
+  k.rx_dropped = st.rx_dropped;
+  k.rx_invalid_descs = st.rx_invalid_descs;
+  k.tx_invalid_descs = st.tx_invalid_descs;
+  if (len >= sizeof st) {  // fields added in 5.9
+    k.rx_ring_full = st.rx_ring_full;
+    k.rx_fill_ring_empty = st.rx_fill_ring_empty_descs;
+  }
+  return k;
+}
+
 }  // namespace vswitch

@@ -60,9 +60,6 @@ class XskSocket {
   void refill() noexcept;
   // Tells the kernel to transmit (copy mode always needs it; zero-copy only when flagged).
   void kick_tx() noexcept;
-  // Wakes the driver to receive when the fill ring asks for it.
-  bool fill_needs_wakeup() noexcept;
-
   // The kernel's own drop counters for this socket (XDP_STATISTICS); zeros if unavailable.
   struct KernelStats {
     std::uint64_t rx_dropped = 0;        // no room: dropped before reaching the RX ring

@@ -153,8 +153,6 @@ void XskSocket::kick_tx() noexcept {
   sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
 }
 
-bool XskSocket::fill_needs_wakeup() noexcept { return xsk_ring_prod__needs_wakeup(&s_->fill) != 0; }
-
 XskSocket::KernelStats XskSocket::kernel_stats() const noexcept {
   xdp_statistics st{};
   socklen_t len = sizeof st;

@@ -53,8 +53,8 @@ void AfxdpWorker::run(SharedSwitch& sw, PortRoutes& routes, const std::atomic<bo
 
 void AfxdpWorker::process(SharedSwitch& sw, PortRoutes& routes, std::uint32_t idx,
                           std::uint32_t n) noexcept {
-  counters_.rx.fetch_add(n, std::memory_order_relaxed);
-  counters_.batches.fetch_add(1, std::memory_order_relaxed);
+  bump(counters_.rx, n);
+  bump(counters_.batches, 1);
   std::lock_guard lock(sw.mutex);
   const TimePoint now = Clock::now();
   for (std::uint32_t i = 0; i < n; ++i) {
@@ -103,7 +103,7 @@ void AfxdpWorker::handle(SwitchCore& core, PortRoutes& routes, std::uint64_t add
         protocol::encode_data_header(header, {out + hs, protocol::kDataHeaderSize});
         underlay::write_headers(*route, {out, hs + p.payload_size}, p.payload_size);
         queue_tx(start, hs + p.payload_size);
-        counters_.tx_in_place.fetch_add(1, std::memory_order_relaxed);
+        bump(counters_.tx_in_place, 1);
         chunk_reused = true;
       });
       break;
@@ -134,8 +134,8 @@ void AfxdpWorker::send_via_kernel(const Port& port, const protocol::DataHeader& 
   msg.msg_namelen = port.endpoint.size();
   msg.msg_iov = iov;
   msg.msg_iovlen = 2;
-  if (sendmsg(kernel_socket_, &msg, MSG_DONTWAIT) >= 0) counters_.tx_kernel.fetch_add(1, std::memory_order_relaxed);
-  else counters_.tx_dropped.fetch_add(1, std::memory_order_relaxed);
+  if (sendmsg(kernel_socket_, &msg, MSG_DONTWAIT) >= 0) bump(counters_.tx_kernel, 1);
+  else bump(counters_.tx_dropped, 1);
 }
 
 bool AfxdpWorker::build(const underlay::UnderlayRoute& route, std::span<const std::uint8_t> payload,
@@ -148,7 +148,7 @@ bool AfxdpWorker::build(const underlay::UnderlayRoute& route, std::span<const st
   if (data_header != nullptr) protocol::encode_data_header(*data_header, {out + hs, protocol::kDataHeaderSize});
   underlay::write_headers(route, {out, hs + payload.size()}, payload.size());
   queue_tx(chunk, hs + payload.size());
-  counters_.tx_copied.fetch_add(1, std::memory_order_relaxed);
+  bump(counters_.tx_copied, 1);
   return true;
 }
 
@@ -180,7 +180,7 @@ void AfxdpWorker::submit_tx() noexcept {
     xsk_ring_prod__submit(&tx, n);
   }
   for (std::size_t i = n; i < pending_.size(); ++i) socket_.release(pending_[i].addr);
-  counters_.tx_dropped.fetch_add(pending_.size() - n, std::memory_order_relaxed);
+  bump(counters_.tx_dropped, pending_.size() - n);
   pending_.clear();
   socket_.kick_tx();
 }

@@ -33,6 +33,10 @@ class Endpoint {
   std::uint16_t port() const noexcept;
   std::string to_string() const;  // "198.18.0.11:40000" or "[fd00::1]:40000"
 
+  // Same family and address, whatever the ports.
+  bool same_address(const Endpoint& other) const noexcept;
+  bool is_any_address() const noexcept;  // 0.0.0.0 or ::
+
   bool operator==(const Endpoint& other) const noexcept;
   std::size_t hash() const noexcept;
 

@@ -131,15 +131,21 @@ std::string Endpoint::to_string() const {
   return "-";
 }
 
-bool Endpoint::operator==(const Endpoint& other) const noexcept {
+bool Endpoint::same_address(const Endpoint& other) const noexcept {
   if (family() != other.family()) return false;
-  if (family() == AF_INET)
-    return addr_.v4.sin_port == other.addr_.v4.sin_port &&
-           addr_.v4.sin_addr.s_addr == other.addr_.v4.sin_addr.s_addr;
-  if (family() == AF_INET6)
-    return addr_.v6.sin6_port == other.addr_.v6.sin6_port &&
-           std::memcmp(&addr_.v6.sin6_addr, &other.addr_.v6.sin6_addr, 16) == 0;
+  if (family() == AF_INET) return addr_.v4.sin_addr.s_addr == other.addr_.v4.sin_addr.s_addr;
+  if (family() == AF_INET6) return std::memcmp(&addr_.v6.sin6_addr, &other.addr_.v6.sin6_addr, 16) == 0;
   return true;
+}
+
+bool Endpoint::is_any_address() const noexcept {
+  if (family() == AF_INET) return addr_.v4.sin_addr.s_addr == INADDR_ANY;
+  if (family() == AF_INET6) return IN6_IS_ADDR_UNSPECIFIED(&addr_.v6.sin6_addr);
+  return false;
+}
+
+bool Endpoint::operator==(const Endpoint& other) const noexcept {
+  return same_address(other) && port() == other.port();
 }
 
 std::size_t Endpoint::hash() const noexcept {

@@ -76,51 +76,44 @@ void AfxdpWorker::handle(SwitchCore& core, PortRoutes& routes, std::uint64_t add
   const auto payload = frame.subspan(p.header_size, p.payload_size);
   std::uint8_t reply[SwitchCore::kReplyBufferSize];
   const Verdict v = core.receive(underlay::source_endpoint(frame, p), payload, now, reply);
-  if (v.ingress != kNoPort) routes.learn(v.ingress, underlay::reply_route(frame, p));
-
   bool chunk_reused = false;
-  switch (v.action) {
-    case Verdict::Action::reply:
-      if (!build(underlay::reply_route(frame, p), {reply, v.reply_size}, nullptr))
-        core.count_drop(DropReason::no_frame);
-      break;
-    case Verdict::Action::unicast:
-      core.for_each_egress(v, [&](const Port& port, const protocol::DataHeader& header) {
-        const underlay::UnderlayRoute* route = routes.find(port.index);
-        if (route == nullptr) {
-          send_via_kernel(port, header, v.frame);
-          return;
-        }
-        // Keep the message where it is and put the egress headers right in front of it; the
-        // chunk's headroom absorbs a longer header (e.g. IPv4 in, IPv6 out).
-        const std::size_t hs = route->header_size();
-        const std::uint64_t start = addr + p.header_size - hs;
-        if (hs > p.header_size + (addr - socket_.chunk_of(addr))) {
-          core.count_drop(DropReason::no_frame);
-          return;
-        }
-        std::uint8_t* out = socket_.data(start);
-        protocol::encode_data_header(header, {out + hs, protocol::kDataHeaderSize});
-        underlay::write_headers(*route, {out, hs + p.payload_size}, p.payload_size);
-        queue_tx(start, hs + p.payload_size);
-        bump(counters_.tx_in_place, 1);
+  if (v.ingress != kNoPort || v.action == Verdict::Action::reply) {
+    // The way back to the sender: remembered for its port, and where a reply goes.
+    const underlay::UnderlayRoute back = underlay::reply_route(frame, p);
+    if (v.ingress != kNoPort) routes.learn(v.ingress, back);
+    if (v.action == Verdict::Action::reply && !build(back, {reply, v.reply_size}, nullptr))
+      core.count_drop(DropReason::no_frame);
+  }
+  if (v.action == Verdict::Action::unicast || v.action == Verdict::Action::flood) {
+    core.for_each_egress(v, [&](const Port& port, const protocol::DataHeader& header) {
+      const underlay::UnderlayRoute* route = routes.find(port.index);
+      if (route == nullptr) {
+        send_via_kernel(port, header, v.frame);
+      } else if (v.action == Verdict::Action::flood) {
+        if (!build(*route, payload, &header)) core.count_drop(DropReason::no_frame);
+      } else if (forward_in_place(*route, header, addr, p)) {
         chunk_reused = true;
-      });
-      break;
-    case Verdict::Action::flood:
-      core.for_each_egress(v, [&](const Port& port, const protocol::DataHeader& header) {
-        const underlay::UnderlayRoute* route = routes.find(port.index);
-        if (route == nullptr) {
-          send_via_kernel(port, header, v.frame);
-        } else if (!build(*route, payload, &header)) {
-          core.count_drop(DropReason::no_frame);
-        }
-      });
-      break;
-    case Verdict::Action::drop:
-    case Verdict::Action::consumed: break;
+      } else {
+        core.count_drop(DropReason::no_frame);
+      }
+    });
   }
   if (!chunk_reused) socket_.release(addr);
+}
+
+bool AfxdpWorker::forward_in_place(const underlay::UnderlayRoute& route, const protocol::DataHeader& header,
+                                   std::uint64_t addr, const underlay::Packet& p) noexcept {
+  // Keep the message where it is and put the egress headers right in front of it; the chunk's
+  // headroom absorbs a longer header (e.g. IPv4 in, IPv6 out).
+  const std::size_t hs = route.header_size();
+  if (hs > p.header_size + (addr - socket_.chunk_of(addr))) return false;
+  const std::uint64_t start = addr + p.header_size - hs;
+  std::uint8_t* out = socket_.data(start);
+  protocol::encode_data_header(header, {out + hs, protocol::kDataHeaderSize});
+  underlay::write_headers(route, {out, hs + p.payload_size}, p.payload_size);
+  queue_tx(start, hs + p.payload_size);
+  bump(counters_.tx_in_place, 1);
+  return true;
 }
 
 void AfxdpWorker::send_via_kernel(const Port& port, const protocol::DataHeader& header,

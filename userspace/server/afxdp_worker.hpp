@@ -71,6 +71,9 @@ class AfxdpWorker {
   void process(SharedSwitch& sw, PortRoutes& routes, std::uint32_t idx, std::uint32_t n) noexcept;
   void handle(SwitchCore& core, PortRoutes& routes, std::uint64_t addr, std::uint32_t len,
               TimePoint now) noexcept;
+  // Rewrites the received chunk for the egress port and queues it; false without headroom.
+  bool forward_in_place(const underlay::UnderlayRoute& route, const protocol::DataHeader& header,
+                        std::uint64_t addr, const underlay::Packet& p) noexcept;
   // A new chunk holding `payload` behind headers for `route`; false when the pool is empty.
   bool build(const underlay::UnderlayRoute& route, std::span<const std::uint8_t> payload,
              const protocol::DataHeader* data_header) noexcept;

@@ -55,19 +55,11 @@ std::string interface_with_address(const Endpoint& listen) {
   for (ifaddrs* a = list; a != nullptr && found.empty(); a = a->ifa_next) {
     if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != listen.family()) continue;
     const socklen_t len = a->ifa_addr->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-    Endpoint e = Endpoint::from_sockaddr(a->ifa_addr, len);
-    auto same = Endpoint::parse_numeric(e.to_string().substr(0, e.to_string().rfind(':')), listen.port());
-    if (same && *same == listen && (a->ifa_flags & IFF_LOOPBACK) == 0) found = a->ifa_name;
+    if (Endpoint::from_sockaddr(a->ifa_addr, len).same_address(listen) && (a->ifa_flags & IFF_LOOPBACK) == 0)
+      found = a->ifa_name;
   }
   freeifaddrs(list);
   return found;
-}
-
-bool is_any_address(const Endpoint& e) {
-  if (e.family() == AF_INET)
-    return reinterpret_cast<const sockaddr_in*>(e.sockaddr_ptr())->sin_addr.s_addr == INADDR_ANY;
-  const auto& a = reinterpret_cast<const sockaddr_in6*>(e.sockaddr_ptr())->sin6_addr;
-  return IN6_IS_ADDR_UNSPECIFIED(&a);
 }
 
 Result<std::unique_ptr<Datapath>> open_socket_datapath(const Endpoint& listen, const SwitchConfig& config) {
@@ -88,11 +80,11 @@ Result<std::unique_ptr<Datapath>> open_datapath(const Options& o, const Endpoint
   xo.force_zero_copy = o.zero_copy;
   xo.busy_poll = o.busy_poll;
   xo.batch = o.batch;
-  if (xo.iface.empty() && !is_any_address(listen)) xo.iface = interface_with_address(listen);
+  if (xo.iface.empty() && !listen.is_any_address()) xo.iface = interface_with_address(listen);
   if (xo.iface.empty()) {
     if (o.datapath == "afxdp") return Error{"--datapath afxdp needs --iface (or a --listen address on an interface)"};
     VS_INFO("datapath auto: no --iface and listening on %s; using the socket datapath",
-            is_any_address(listen) ? "the any-address" : "an address of no interface");
+            listen.is_any_address() ? "the any-address" : "an address of no interface");
     return open_socket_datapath(listen, config);
   }
   auto dp = AfxdpDatapath::open(listen, config, xo);

@@ -93,15 +93,13 @@ Result<XdpProgram> XdpProgram::attach(const std::string& ifname, const Endpoint&
   p.skel_ = vswitch_xdp__open();
   if (p.skel_ == nullptr) return errno_error("cannot open the XDP program");
   p.skel_->rodata->cfg_port = listen.port();
-  if (listen.family() == AF_INET) {
+  if (listen.family() == AF_INET) {  // 0.0.0.0 leaves the filter off
     p.skel_->rodata->cfg_addr4 =
         reinterpret_cast<const sockaddr_in*>(listen.sockaddr_ptr())->sin_addr.s_addr;
-  } else if (listen.family() == AF_INET6) {
+  } else if (listen.family() == AF_INET6 && !listen.is_any_address()) {
     const auto& a = reinterpret_cast<const sockaddr_in6*>(listen.sockaddr_ptr())->sin6_addr;
-    if (!IN6_IS_ADDR_UNSPECIFIED(&a)) {
-      std::memcpy(const_cast<__u8*>(p.skel_->rodata->cfg_addr6), &a, 16);
-      p.skel_->rodata->cfg_match_addr6 = 1;
-    }
+    std::memcpy(const_cast<__u8*>(p.skel_->rodata->cfg_addr6), &a, 16);
+    p.skel_->rodata->cfg_match_addr6 = 1;
   }
   if (const int rc = vswitch_xdp__load(p.skel_); rc != 0)
     return errno_error("cannot load the XDP program" + hint(-rc), -rc);

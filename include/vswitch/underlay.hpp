@@ -58,8 +58,4 @@ Endpoint source_endpoint(std::span<const std::uint8_t> frame, const Packet& pack
 void write_headers(const UnderlayRoute& route, std::span<std::uint8_t> packet,
                    std::size_t payload_size) noexcept;
 
-// RFC 1071 one's-complement sum helpers.
-std::uint32_t checksum_add(std::uint32_t sum, std::span<const std::uint8_t> bytes) noexcept;
-std::uint16_t checksum_fold(std::uint32_t sum) noexcept;
-
 }  // namespace vswitch::underlay

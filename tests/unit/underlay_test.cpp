@@ -1,3 +1,4 @@
+#include "vswitch/checksum.hpp"
 #include "vswitch/underlay.hpp"
 
 #include <arpa/inet.h>
@@ -123,7 +124,7 @@ TEST(Underlay, RejectsMalformedPackets) {
   fragment[14 + 6] = 0x20;
   fragment[14 + 10] = fragment[14 + 11] = 0;
   const auto ip = std::span<std::uint8_t>(fragment).subspan(14, 20);
-  const std::uint16_t c = checksum_fold(checksum_add(0, ip));
+  const std::uint16_t c = checksum::finish(checksum::add(0, ip));
   fragment[14 + 10] = static_cast<std::uint8_t>(c >> 8);
   fragment[14 + 11] = static_cast<std::uint8_t>(c);
   EXPECT_EQ(parse(fragment, p), ParseError::fragment);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "vswitch/byte_order.hpp"
+#include "vswitch/checksum.hpp"
 
 namespace vswitch::underlay {
 namespace {
@@ -15,28 +16,7 @@ constexpr std::uint16_t kEtherVlan = 0x8100;
 constexpr std::uint16_t kEtherQinQ = 0x88a8;
 constexpr std::uint8_t kProtoUdp = 17;
 
-std::uint32_t ipv6_pseudo_sum(std::span<const std::uint8_t> src, std::span<const std::uint8_t> dst,
-                              std::size_t udp_length) noexcept {
-  std::uint32_t sum = checksum_add(0, src);
-  sum = checksum_add(sum, dst);
-  sum += static_cast<std::uint32_t>(udp_length >> 16) + static_cast<std::uint32_t>(udp_length & 0xffff);
-  return sum + kProtoUdp;
-}
-
 }  // namespace
-
-std::uint32_t checksum_add(std::uint32_t sum, std::span<const std::uint8_t> bytes) noexcept {
-  std::size_t i = 0;
-  for (; i + 1 < bytes.size(); i += 2) sum += static_cast<std::uint32_t>(bytes[i] << 8 | bytes[i + 1]);
-  if (i < bytes.size()) sum += static_cast<std::uint32_t>(bytes[i] << 8);
-  // Fold early so that long inputs cannot overflow 32 bits.
-  return (sum & 0xffff) + (sum >> 16);
-}
-
-std::uint16_t checksum_fold(std::uint32_t sum) noexcept {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<std::uint16_t>(~sum & 0xffff);
-}
 
 ParseError parse(std::span<const std::uint8_t> frame, Packet& out) noexcept {
   if (frame.size() < 14) return ParseError::truncated;
@@ -58,7 +38,7 @@ ParseError parse(std::span<const std::uint8_t> frame, Packet& out) noexcept {
     if ((ip[0] >> 4) != 4 || ihl < 20 || frame.size() < off + ihl) return ParseError::truncated;
     if (ip[9] != kProtoUdp) return ParseError::not_udp;
     if ((load_be16(ip.subspan(6)) & 0x3fff) != 0) return ParseError::fragment;
-    if (checksum_fold(checksum_add(0, ip.first(ihl))) != 0) return ParseError::bad_checksum;
+    if (checksum::finish(checksum::add(0, ip.first(ihl))) != 0) return ParseError::bad_checksum;
     const std::size_t total = load_be16(ip.subspan(2));
     if (total < ihl + 8 || off + total > frame.size()) return ParseError::bad_length;
     udp_off = off + ihl;
@@ -148,7 +128,7 @@ void write_headers(const UnderlayRoute& route, std::span<std::uint8_t> packet,
     store_be16(ip.subspan(10), 0);
     std::memcpy(ip.data() + 12, route.local_addr.data(), 4);
     std::memcpy(ip.data() + 16, route.remote_addr.data(), 4);
-    store_be16(ip.subspan(10), checksum_fold(checksum_add(0, ip.first(20))));
+    store_be16(ip.subspan(10), checksum::finish(checksum::add(0, ip.first(20))));
     udp_off = 20;
   }
   auto udp = ip.subspan(udp_off);
@@ -157,8 +137,8 @@ void write_headers(const UnderlayRoute& route, std::span<std::uint8_t> packet,
   store_be16(udp.subspan(4), static_cast<std::uint16_t>(udp_len));
   store_be16(udp.subspan(6), 0);
   if (route.ipv6) {
-    std::uint32_t sum = ipv6_pseudo_sum(ip.subspan(8, 16), ip.subspan(24, 16), udp_len);
-    std::uint16_t c = checksum_fold(checksum_add(sum, udp.first(udp_len)));
+    const std::uint32_t sum = checksum::pseudo_header(ip.subspan(8, 16), ip.subspan(24, 16), kProtoUdp, udp_len);
+    std::uint16_t c = checksum::finish(checksum::add(sum, udp.first(udp_len)));
     if (c == 0) c = 0xffff;  // 0 means "no checksum", which IPv6 forbids
     store_be16(udp.subspan(6), c);
   }

@@ -2,6 +2,8 @@
 // (clean BYEs, RAII teardown) instead of in an async signal handler.
 #pragma once
 
+#include <initializer_list>
+
 #include "vswitch/result.hpp"
 #include "vswitch/unique_fd.hpp"
 
@@ -9,8 +11,9 @@ namespace vswitch {
 
 class SignalFd {
  public:
-  // Blocks SIGINT/SIGTERM for the calling thread (and threads it creates later).
-  static Result<SignalFd> create();
+  // Blocks SIGINT/SIGTERM (and `extra`, e.g. SIGUSR1) for the calling thread and threads it
+  // creates later.
+  static Result<SignalFd> create(std::initializer_list<int> extra = {});
   int fd() const noexcept { return fd_.get(); }
   // Reads one pending signal; returns its number, or 0 if none.
   int read() noexcept;

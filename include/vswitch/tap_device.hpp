@@ -1,5 +1,10 @@
 // A Linux TAP interface (IFF_TAP | IFF_NO_PI) owned by this process: it exists while the
 // object lives and disappears when the file descriptor is closed (the device is not persistent).
+//
+// With offloads requested it is opened with a virtio-net header (IFF_VNET_HDR) before every
+// frame and told (TUNSETOFFLOAD) that we finish checksums and segment TSO/USO super-frames
+// ourselves, so the kernel hands over 64 KB TCP frames instead of MTU-sized ones. Each feature
+// is probed: whatever the kernel refuses is simply not used, down to the plain per-frame TAP.
 #pragma once
 
 #include <cstdint>
@@ -15,10 +20,17 @@ class TapDevice {
  public:
   // `name` empty lets the kernel pick "vportN". Fails with a clear message when the name is
   // taken, /dev/net/tun is missing, or the caller lacks CAP_NET_ADMIN.
-  static Result<TapDevice> create(const std::string& name);
+  // `offloads`: ask for the virtio-net header and checksum/TSO/USO offloads.
+  static Result<TapDevice> create(const std::string& name, bool offloads = false);
 
   int fd() const noexcept { return fd_.get(); }
   const std::string& name() const noexcept { return name_; }
+  // Every read and write carries a virtio_net::Header in front of the frame.
+  bool vnet_header() const noexcept { return vnet_header_; }
+  // TUNSETOFFLOAD bits the kernel accepted (TUN_F_CSUM, TSO4/6, USO4/6).
+  unsigned offloads() const noexcept { return offloads_; }
+  // "csum tso4 tso6 uso4 uso6", "none", or "no vnet header".
+  std::string offload_summary() const;
 
   Status set_mtu(unsigned mtu);
   Status set_mac(const MacAddr& mac);
@@ -30,6 +42,8 @@ class TapDevice {
  private:
   UniqueFd fd_;
   std::string name_;
+  bool vnet_header_ = false;
+  unsigned offloads_ = 0;
 };
 
 }  // namespace vswitch

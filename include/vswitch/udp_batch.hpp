@@ -1,5 +1,14 @@
 // Batched UDP I/O: one recvmmsg fills a batch of preallocated buffers, one sendmmsg sends a
 // batch of queued datagrams. Nothing here allocates after construction.
+//
+// Segmentation offloads (docs/architecture.md, "Offloads"):
+// - UdpTxBatch with GSO on packs consecutive datagrams to the same destination, of equal size
+//   (the last may be shorter), into one message with a UDP_SEGMENT cmsg: the kernel builds one
+//   64 KB skb and cuts it into the same datagrams at the lowest layer (or the NIC does). On the
+//   wire nothing changes. A device that cannot checksum makes the kernel answer EIO: the batch
+//   then turns GSO off for good and resends that train datagram by datagram.
+// - UdpRxBatch with GRO on receives, in one message, several datagrams the kernel merged; the
+//   UDP_GRO cmsg tells their size, and datagrams() cuts them apart again.
 #pragma once
 
 #include <sys/socket.h>
@@ -23,17 +32,26 @@ Result<UniqueFd> open_udp_socket(const Endpoint& local);
 // A UDP socket connected to `remote`, so that ICMP errors surface as ECONNREFUSED.
 Result<UniqueFd> open_connected_udp_socket(const Endpoint& remote);
 
+// Turns UDP_GRO on for a socket. False (and nothing changed) on kernels before 5.12, where
+// wireguard-go found it unreliable, or when the kernel refuses.
+bool enable_udp_gro(int fd) noexcept;
+
 class UdpRxBatch {
  public:
-  UdpRxBatch(std::size_t count, std::size_t buffer_size);
-  // Receives up to count() datagrams without blocking. Returns how many (0 when none are
+  // With GRO, buffers should hold 64 KB: a merged message is cut (MSG_TRUNC) otherwise.
+  UdpRxBatch(std::size_t count, std::size_t buffer_size, bool gro = false);
+  // Receives up to count() messages without blocking. Returns how many (0 when none are
   // waiting), or -1 with errno set.
   int receive(int fd) noexcept;
 
   std::size_t count() const noexcept { return msgs_.size(); }
+  // Message i: one datagram, or several of segment_size(i) bytes each (the last may be shorter).
+  std::span<std::uint8_t> data(std::size_t i) noexcept { return {&buffers_[i * buffer_size_], msgs_[i].msg_len}; }
   std::span<const std::uint8_t> data(std::size_t i) const noexcept {
     return {&buffers_[i * buffer_size_], msgs_[i].msg_len};
   }
+  // The size of each datagram in message i (its whole length without GRO).
+  std::size_t segment_size(std::size_t i) const noexcept;
   Endpoint source(std::size_t i) const noexcept {
     return Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&sources_[i]),
                                    msgs_[i].msg_hdr.msg_namelen);
@@ -42,21 +60,48 @@ class UdpRxBatch {
   bool truncated(std::size_t i) const noexcept { return (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
 
  private:
+  static constexpr std::size_t kControlSize = 32;
   std::size_t buffer_size_;
+  bool gro_;
   std::vector<std::uint8_t> buffers_;
   std::vector<sockaddr_storage> sources_;
   std::vector<iovec> iovs_;
   std::vector<mmsghdr> msgs_;
+  std::vector<std::uint8_t> control_;
+};
+
+// Calls fn(datagram) for each datagram of message i of a received batch.
+template <class Fn>
+void for_each_datagram(UdpRxBatch& rx, std::size_t i, Fn&& fn) {
+  const auto msg = rx.data(i);
+  const std::size_t step = rx.segment_size(i);
+  for (std::size_t off = 0; off < msg.size(); off += step)
+    fn(msg.subspan(off, msg.size() - off < step ? msg.size() - off : step));
+}
+
+struct UdpTxStats {
+  std::uint64_t trains = 0;           // messages sent with UDP_SEGMENT
+  std::uint64_t train_datagrams = 0;  // datagrams inside them
+  std::uint64_t gso_fallbacks = 0;    // EIO: GSO turned off, train resent one by one
 };
 
 class UdpTxBatch {
  public:
-  static constexpr std::size_t kMaxHeaderSize = 64;
+  static constexpr std::size_t kMaxHeaderSize = 256;
+  static constexpr std::size_t kMaxTrain = 64;         // UDP_MAX_SEGMENTS before 6.9
+  static constexpr std::size_t kMaxTrainBytes = 65507;  // UDP payload of one IPv4 skb
 
   explicit UdpTxBatch(std::size_t capacity);
 
+  // Packs trains (UDP_SEGMENT) from now on.
+  void enable_gso(bool on) noexcept { gso_ = on; }
+  bool gso() const noexcept { return gso_; }
+  // Sends each datagram with its own sendmsg (the ablation baseline: no batching at all).
+  void set_one_by_one(bool on) noexcept { one_by_one_ = on; }
+
   bool full() const noexcept { return used_ == slots_.size(); }
   bool empty() const noexcept { return used_ == 0; }
+  std::size_t room() const noexcept { return slots_.size() - used_; }
   // Queues one datagram: `header` is copied, `payload` is referenced and must stay valid until
   // flush(). `dest` is copied; nullptr sends on a connected socket. The caller flushes when full.
   void add(const Endpoint* dest, std::span<const std::uint8_t> header,
@@ -65,17 +110,30 @@ class UdpTxBatch {
   // bad destination does not stall the rest); `last_errno` tells why.
   std::size_t flush(int fd) noexcept;
   int last_errno() const noexcept { return last_errno_; }
+  const UdpTxStats& stats() const noexcept { return stats_; }
 
  private:
   struct Slot {
     std::uint8_t header[kMaxHeaderSize];
     Endpoint dest;
-    iovec iov[2];
   };
+  struct Message {
+    std::uint32_t first_slot = 0, slots = 0;
+    std::uint32_t segment_size = 0, bytes = 0;
+    bool closed = false;  // a shorter datagram ended the train
+  };
+  bool joins_last_message(const Endpoint* dest, std::size_t size) const noexcept;
+  std::size_t send_one_by_one(int fd, const Message& m) noexcept;
+
   std::vector<Slot> slots_;
+  std::vector<iovec> iovs_;  // two per slot (header, payload), contiguous across a train
+  std::vector<Message> messages_;
   std::vector<mmsghdr> msgs_;
-  std::size_t used_ = 0;
+  std::vector<std::uint8_t> control_;
+  std::size_t used_ = 0, messages_used_ = 0;
+  bool gso_ = false, one_by_one_ = false;
   int last_errno_ = 0;
+  UdpTxStats stats_;
 };
 
 }  // namespace vswitch

@@ -1,6 +1,8 @@
 // vport: one port of a vswitch. Owns a TAP device and relays its frames to the server.
 #include <CLI/CLI.hpp>
 
+#include <signal.h>
+
 #include <charconv>
 #include <cstdio>
 #include <string>
@@ -24,6 +26,8 @@ struct Options {
   unsigned mtu = 0;
   unsigned keepalive = 25;
   std::string log_level = "info";
+  bool no_offload = false, no_tap_offload = false, no_udp_gso = false, no_udp_gro = false;
+  bool no_coalesce = false, no_batching = false;
 };
 
 int fail(const std::string& message) {
@@ -57,6 +61,14 @@ int main(int argc, char** argv) {
   app.add_option("--keepalive", o.keepalive, "seconds between keepalives")
       ->check(CLI::Range(1u, 3600u))
       ->capture_default_str();
+  app.add_flag("--no-offload", o.no_offload,
+               "frame-by-frame data path: no TAP offloads, no UDP GSO/GRO, no coalescing");
+  app.add_flag("--no-tap-offload", o.no_tap_offload,
+               "no virtio-net header on the TAP: the kernel hands over MTU-sized frames");
+  app.add_flag("--no-udp-gso", o.no_udp_gso, "send datagrams with sendmmsg instead of UDP_SEGMENT trains");
+  app.add_flag("--no-udp-gro", o.no_udp_gro, "receive datagram by datagram (no UDP_GRO)");
+  app.add_flag("--no-coalesce", o.no_coalesce, "write every received frame to the TAP on its own");
+  app.add_flag("--no-batching", o.no_batching, "one syscall per datagram (no recvmmsg/sendmmsg)");
   add_log_level_option(app, o.log_level);
   CLI11_PARSE(app, argc, argv);
 
@@ -79,12 +91,18 @@ int main(int argc, char** argv) {
   if (!server) return fail(error);
   config.server = *server;
   config.keepalive = std::chrono::seconds(o.keepalive);
+  ClientOffloads& off = config.offloads;
+  off.tap_offloads = !o.no_offload && !o.no_tap_offload;
+  off.udp_gso = !o.no_offload && !o.no_udp_gso;
+  off.udp_gro = !o.no_offload && !o.no_udp_gro;
+  off.coalesce = off.tap_offloads && !o.no_coalesce;
+  off.batching = !o.no_batching;
   config.mtu = o.mtu != 0 ? static_cast<std::uint16_t>(o.mtu)
                           : protocol::tunnel_mtu(1500, server->family() == AF_INET6);
 
-  auto signals = SignalFd::create();
+  auto signals = SignalFd::create({SIGUSR1});
   if (!signals) return fail(signals.error().message);
-  auto tap = TapDevice::create(o.tap);
+  auto tap = TapDevice::create(o.tap, off.tap_offloads);
   if (!tap) return fail(tap.error().message);
   if (auto s = tap->set_mtu(config.mtu); !s) return fail(s.error().message);
   if (mac)
@@ -100,6 +118,8 @@ int main(int argc, char** argv) {
           o.ip.empty() ? "" : ", address ", o.ip.c_str(), server->to_string().c_str(),
           static_cast<unsigned long long>(config.network));
 
+  if (!tap->vnet_header()) off.coalesce = false;
+  VS_INFO("data path: %s; tap offloads: %s", off.summary().c_str(), tap->offload_summary().c_str());
   PortClient client(*tap, config);
   return client.run(*signals);
 }

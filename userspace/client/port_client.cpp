@@ -1,6 +1,7 @@
 #include "port_client.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/random.h>
 
 #include <algorithm>
@@ -21,17 +22,25 @@ std::uint32_t random_index() {
 }
 
 constexpr std::size_t kMaxFrame = protocol::max_frame_size(protocol::kMaxMtu);
+constexpr std::size_t kGroBuffer = 65536;
+
+std::size_t rx_messages(const ClientOffloads& o) {
+  return !o.batching ? 1 : o.udp_gro ? PortClient::kGroBatch : PortClient::kBatch;
+}
 
 }  // namespace
 
 PortClient::PortClient(TapDevice& tap, const ClientConfig& config)
     : tap_(tap),
       config_(config),
-      tap_buffers_(kBatch * kMaxFrame),
-      tap_sizes_(kBatch),
-      tap_buffer_size_(kMaxFrame),
-      rx_(kBatch, protocol::kDataHeaderSize + kMaxFrame + 1),
-      tx_(kBatch) {}
+      rx_(rx_messages(config.offloads),
+          config.offloads.udp_gro ? kGroBuffer : protocol::kDataHeaderSize + kMaxFrame + 1, config.offloads.udp_gro),
+      to_server_(tap, config.offloads, kMaxFrame),
+      // A GRO message of 64 KB holds at most ~1,100 datagrams of 60 bytes; room for a round
+      // of them before the coalescer must flush early.
+      to_tap_(tap, config.offloads, config.offloads.udp_gro ? 1024 : kBatch) {
+  to_server_.enable_gso(config.offloads.udp_gso);
+}
 
 bool PortClient::ensure_socket() {
   if (socket_.valid()) return true;
@@ -44,6 +53,8 @@ bool PortClient::ensure_socket() {
   }
   last_socket_error_.clear();
   socket_ = std::move(s).value();
+  gro_ = config_.offloads.udp_gro && enable_udp_gro(socket_.get());
+  if (config_.offloads.udp_gro && !gro_) VS_INFO("UDP GRO unavailable on this kernel; receiving datagram by datagram");
   return true;
 }
 
@@ -53,7 +64,7 @@ void PortClient::send_control(std::span<const std::uint8_t> msg) {
     ++stats_.send_errors;
     VS_DEBUG("send to server: %s", std::strerror(errno));
   } else {
-    ++stats_.udp_tx;
+    ++stats_.control_tx;
   }
 }
 
@@ -102,30 +113,11 @@ void PortClient::on_timer(TimePoint now) {
 }
 
 void PortClient::on_tap_readable() {
-  std::size_t count = 0;
-  while (count < kBatch) {
-    std::uint8_t* buf = &tap_buffers_[count * tap_buffer_size_];
-    const ssize_t n = ::read(tap_.fd(), buf, tap_buffer_size_);
-    if (n < 0) break;  // EAGAIN: drained
-    if (static_cast<std::size_t>(n) < protocol::kEthernetHeaderSize) continue;
-    tap_sizes_[count++] = static_cast<std::size_t>(n);
-  }
-  stats_.tap_rx_frames += count;
-  if (count == 0) return;
-  if (state_ != State::joined || !socket_.valid()) {
-    stats_.dropped_not_joined += count;
-    return;
-  }
-  for (std::size_t i = 0; i < count; ++i) {
-    std::uint8_t header[protocol::kDataHeaderSize];
-    protocol::encode_data_header({server_index_, tx_counter_++}, header);
-    tx_.add(nullptr, header, {&tap_buffers_[i * tap_buffer_size_], tap_sizes_[i]});
-  }
-  const std::size_t refused = tx_.flush(socket_.get());
-  stats_.send_errors += refused;
-  stats_.udp_tx += count - refused;
+  const bool joined = state_ == State::joined && socket_.valid();
+  const std::uint64_t sent = to_server_.stats().sent;
+  to_server_.pump(joined ? socket_.get() : -1, server_index_, tx_counter_);
   // Traffic proves the session to NAT boxes as well as a keepalive would.
-  next_keepalive_ = Clock::now() + config_.keepalive;
+  if (to_server_.stats().sent != sent) next_keepalive_ = Clock::now() + config_.keepalive;
 }
 
 void PortClient::on_udp_readable(TimePoint now) {
@@ -138,19 +130,26 @@ void PortClient::on_udp_readable(TimePoint now) {
       }
       return;
     }
+    stats_.udp_rx_messages += static_cast<std::uint64_t>(n);
     for (int i = 0; i < n; ++i) {
-      ++stats_.udp_rx;
-      if (rx_.truncated(static_cast<std::size_t>(i))) {
+      const auto idx = static_cast<std::size_t>(i);
+      if (rx_.truncated(idx)) {
+        ++stats_.udp_rx;
         ++stats_.dropped_bad_message;
         continue;
       }
-      handle_message(rx_.data(static_cast<std::size_t>(i)), now);
+      for_each_datagram(rx_, idx, [&](std::span<std::uint8_t> datagram) {
+        ++stats_.udp_rx;
+        handle_message(datagram, now);
+      });
     }
-    if (static_cast<std::size_t>(n) < kBatch) return;
+    // Frames point into the receive buffers: write them before the next receive reuses those.
+    to_tap_.flush();
+    if (static_cast<std::size_t>(n) < rx_.count()) return;
   }
 }
 
-void PortClient::handle_message(std::span<const std::uint8_t> msg, TimePoint now) {
+void PortClient::handle_message(std::span<std::uint8_t> msg, TimePoint now) {
   protocol::MessageType type{};
   if (protocol::check_prefix(msg, type) != protocol::DecodeError::none) {
     ++stats_.dropped_bad_message;
@@ -167,11 +166,11 @@ void PortClient::handle_message(std::span<const std::uint8_t> msg, TimePoint now
       }
       last_heard_ = now;
       if (type == protocol::MessageType::keepalive) return;
-      const auto frame = protocol::data_frame(msg);
-      if (::write(tap_.fd(), frame.data(), frame.size()) < 0)
-        ++stats_.tap_write_errors;
-      else
-        ++stats_.tap_tx_frames;
+      if (msg.size() < protocol::kDataHeaderSize + protocol::kEthernetHeaderSize) {
+        ++stats_.dropped_bad_message;
+        return;
+      }
+      to_tap_.add(msg.subspan(protocol::kDataHeaderSize));
       return;
     }
     case protocol::MessageType::welcome: {
@@ -234,7 +233,11 @@ int PortClient::run(SignalFd& signals) {
       return 1;
     }
     const TimePoint now = Clock::now();
-    if (fds[0].revents != 0 && signals.read() != 0) break;
+    if (fds[0].revents != 0) {
+      const int sig = signals.read();
+      if (sig == SIGUSR1) log_stats("counters");
+      else if (sig != 0) break;
+    }
     if (socket_.valid() && fds[2].revents != 0) on_udp_readable(now);
     if (fds[1].revents != 0) on_tap_readable();
     on_timer(Clock::now());
@@ -244,16 +247,29 @@ int PortClient::run(SignalFd& signals) {
     protocol::encode(protocol::Bye{server_index_, protocol::ByeReason::leaving}, buf);
     send_control(buf);
   }
-  VS_INFO("leaving: tap rx %llu tx %llu, udp rx %llu tx %llu, dropped (not joined %llu, bad %llu, stale %llu), "
-          "errors (tap write %llu, send %llu), joins %llu",
-          static_cast<unsigned long long>(stats_.tap_rx_frames), static_cast<unsigned long long>(stats_.tap_tx_frames),
-          static_cast<unsigned long long>(stats_.udp_rx), static_cast<unsigned long long>(stats_.udp_tx),
-          static_cast<unsigned long long>(stats_.dropped_not_joined),
-          static_cast<unsigned long long>(stats_.dropped_bad_message),
-          static_cast<unsigned long long>(stats_.dropped_stale_index),
-          static_cast<unsigned long long>(stats_.tap_write_errors),
-          static_cast<unsigned long long>(stats_.send_errors), static_cast<unsigned long long>(stats_.joins));
+  log_stats("leaving");
   return 0;
+}
+
+void PortClient::log_stats(const char* when) const {
+  using ull = unsigned long long;
+  const TapTxStats& t = to_server_.stats();
+  const UdpTxStats& u = to_server_.udp_stats();
+  const TapRxStats& r = to_tap_.stats();
+  const CoalescerStats& c = to_tap_.coalescer_stats();
+  VS_INFO("%s: tap->server: reads %llu (super-frames %llu), datagrams %llu (in %llu UDP GSO trains of %.1f, "
+          "gso fallbacks %llu), send errors %llu, dropped (not joined %llu, bad vnet header %llu)",
+          when, ull(t.frames), ull(t.super_frames), ull(t.sent), ull(u.trains),
+          u.trains ? double(u.train_datagrams) / double(u.trains) : 0.0, ull(u.gso_fallbacks),
+          ull(t.send_errors), ull(t.dropped_not_joined), ull(t.dropped_bad_vnet));
+  VS_INFO("%s: server->tap: datagrams %llu in %llu receives (udp gro %s), frames %llu, tap writes %llu "
+          "(coalesced %llu super-frames of %.1f, bad checksum %llu), write errors %llu",
+          when, ull(stats_.udp_rx), ull(stats_.udp_rx_messages), gro_ ? "on" : "off", ull(r.frames), ull(r.writes),
+          ull(c.super_frames), c.super_frames ? double(c.merged_segments) / double(c.super_frames) : 0.0,
+          ull(c.bad_checksum), ull(r.write_errors));
+  VS_INFO("%s: session: joins %llu, control sent %llu (errors %llu), dropped (bad %llu, stale %llu)", when,
+          ull(stats_.joins), ull(stats_.control_tx), ull(stats_.send_errors), ull(stats_.dropped_bad_message),
+          ull(stats_.dropped_stale_index));
 }
 
 }  // namespace vswitch

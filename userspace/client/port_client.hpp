@@ -11,6 +11,9 @@
 #include <cstdint>
 #include <string>
 
+#include "client_offloads.hpp"
+#include "server_to_tap.hpp"
+#include "tap_to_server.hpp"
 #include "vswitch/endpoint.hpp"
 #include "vswitch/signal_fd.hpp"
 #include "vswitch/tap_device.hpp"
@@ -26,24 +29,28 @@ struct ClientConfig {
   std::uint16_t mtu = 1400;
   Duration keepalive = std::chrono::seconds(25);
   Duration hello_interval = std::chrono::seconds(1);
+  ClientOffloads offloads;
 };
 
+// Session counters; the data directions keep their own (TapTxStats, TapRxStats).
 struct ClientStats {
-  std::uint64_t tap_rx_frames = 0, tap_tx_frames = 0;
-  std::uint64_t udp_rx = 0, udp_tx = 0;
-  std::uint64_t dropped_not_joined = 0;   // TAP frames while no session exists
-  std::uint64_t dropped_bad_message = 0;  // undecodable datagrams from the server
+  std::uint64_t udp_rx = 0;               // datagrams from the server (after GRO splitting)
+  std::uint64_t udp_rx_messages = 0;      // receive messages (fewer with UDP GRO)
+  std::uint64_t control_tx = 0;           // HELLO, KEEPALIVE, BYE
+  std::uint64_t dropped_bad_message = 0;  // undecodable or truncated datagrams from the server
   std::uint64_t dropped_stale_index = 0;  // messages for an older session
-  std::uint64_t tap_write_errors = 0, send_errors = 0;
+  std::uint64_t send_errors = 0;          // control messages the kernel refused
   std::uint64_t joins = 0;
 };
 
 class PortClient {
  public:
-  static constexpr std::size_t kBatch = 64;
+  static constexpr std::size_t kBatch = 64;     // datagrams per receive without GRO
+  static constexpr std::size_t kGroBatch = 16;  // 64 KB messages per receive with GRO
 
   PortClient(TapDevice& tap, const ClientConfig& config);
-  // Runs until SIGINT/SIGTERM; says BYE if joined. Returns the process exit code.
+  // Runs until SIGINT/SIGTERM; says BYE if joined. SIGUSR1 logs the counters. Returns the
+  // process exit code.
   int run(SignalFd& signals);
   const ClientStats& stats() const noexcept { return stats_; }
 
@@ -53,7 +60,8 @@ class PortClient {
   void on_timer(TimePoint now);
   void on_tap_readable();
   void on_udp_readable(TimePoint now);
-  void handle_message(std::span<const std::uint8_t> msg, TimePoint now);
+  void handle_message(std::span<std::uint8_t> msg, TimePoint now);
+  void log_stats(const char* when) const;
   void start_joining(TimePoint now, const char* why);
   void send_hello(TimePoint now);
   void send_control(std::span<const std::uint8_t> msg);
@@ -73,11 +81,10 @@ class PortClient {
   TimePoint last_heard_{};
   TimePoint next_unreachable_log_{};
   std::string last_socket_error_;
-  std::vector<std::uint8_t> tap_buffers_;
-  std::vector<std::size_t> tap_sizes_;
-  std::size_t tap_buffer_size_;
+  bool gro_ = false;  // UDP_GRO is on for the current socket
   UdpRxBatch rx_;
-  UdpTxBatch tx_;
+  TapToServer to_server_;
+  ServerToTap to_tap_;
   ClientStats stats_;
 };
 

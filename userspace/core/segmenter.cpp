@@ -48,7 +48,7 @@ SplitError Segmenter::split(const virtio_net::Header& vnet, std::span<std::uint8
     if (c == 0) c = 0xffff;  // as the kernel does: a UDP checksum of 0 would mean "none"
     store_be16(frame.subspan(field), c);
   }
-  segments_[0] = {frame, {}};
+  segments_[0] = {{}, frame};
   count_ = 1;
   return SplitError::none;
 }

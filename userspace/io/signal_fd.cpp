@@ -5,11 +5,12 @@
 
 namespace vswitch {
 
-Result<SignalFd> SignalFd::create() {
+Result<SignalFd> SignalFd::create(std::initializer_list<int> extra) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  for (const int sig : extra) sigaddset(&set, sig);
   if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) return errno_error("sigprocmask");
   SignalFd s;
   s.fd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));

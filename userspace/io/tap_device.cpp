@@ -1,5 +1,8 @@
 #include "vswitch/tap_device.hpp"
 
+#include "vswitch/log.hpp"
+#include "vswitch/virtio_net.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -41,7 +44,27 @@ std::string privilege_hint(int err) {
 
 }  // namespace
 
-Result<TapDevice> TapDevice::create(const std::string& name) {
+// The offload sets to try, richest first: the kernel answers EINVAL for bits it does not know
+// (USO arrived in 6.2), and TSO is only accepted together with CSUM.
+constexpr unsigned kOffloadAttempts[] = {
+    TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | virtio_net::kTunFUso4 | virtio_net::kTunFUso6,
+    TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+    TUN_F_CSUM,
+    0,
+};
+
+std::string TapDevice::offload_summary() const {
+  if (!vnet_header_) return "no vnet header";
+  std::string s;
+  const std::pair<unsigned, const char*> names[] = {{TUN_F_CSUM, "csum"}, {TUN_F_TSO4, "tso4"},
+                                                     {TUN_F_TSO6, "tso6"}, {virtio_net::kTunFUso4, "uso4"},
+                                                     {virtio_net::kTunFUso6, "uso6"}};
+  for (const auto& [bit, text] : names)
+    if ((offloads_ & bit) != 0) s += (s.empty() ? "" : " ") + std::string(text);
+  return s.empty() ? "none" : s;
+}
+
+Result<TapDevice> TapDevice::create(const std::string& name, bool offloads) {
   if (name.size() >= IFNAMSIZ) return Error{"TAP name '" + name + "' is longer than 15 characters"};
   // TUNSETIFF would silently attach to an existing persistent TAP of that name: refuse instead.
   if (!name.empty() && if_nametoindex(name.c_str()) != 0)
@@ -53,14 +76,30 @@ Result<TapDevice> TapDevice::create(const std::string& name) {
     if (err == ENOENT) return Error{"/dev/net/tun does not exist (load the tun module: modprobe tun)"};
     return errno_error("cannot open /dev/net/tun" + privilege_hint(err), err);
   }
+  unsigned features = 0;
+  if (offloads && ::ioctl(tap.fd_.get(), TUNGETFEATURES, &features) != 0) features = 0;
+  tap.vnet_header_ = offloads && (features & IFF_VNET_HDR) != 0;
+  if (offloads && !tap.vnet_header_) VS_INFO("this kernel's TAP has no virtio-net header: offloads off");
   ifreq ifr = named_ifreq(name.empty() ? "vport%d" : name);
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | (tap.vnet_header_ ? IFF_VNET_HDR : 0));
   if (::ioctl(tap.fd_.get(), TUNSETIFF, &ifr) != 0) {
     const int err = errno;
     if (err == EBUSY || err == EEXIST) return Error{"TAP name '" + name + "' is taken"};
     return errno_error("cannot create TAP device" + privilege_hint(err), err);
   }
   tap.name_ = ifr.ifr_name;
+  if (tap.vnet_header_) {
+    int size = virtio_net::kHeaderSize;
+    if (::ioctl(tap.fd_.get(), TUNSETVNETHDRSZ, &size) != 0)
+      return errno_error("cannot set the virtio-net header size on " + tap.name_);
+    for (const unsigned attempt : kOffloadAttempts) {
+      if (::ioctl(tap.fd_.get(), TUNSETOFFLOAD, attempt) == 0) {
+        tap.offloads_ = attempt;
+        break;
+      }
+      VS_DEBUG("TUNSETOFFLOAD 0x%x refused: %s", attempt, std::strerror(errno));
+    }
+  }
   return tap;
 }
 

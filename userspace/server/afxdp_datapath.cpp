@@ -31,7 +31,8 @@ Result<std::unique_ptr<AfxdpDatapath>> AfxdpDatapath::open(const Endpoint& liste
   if (opts.queues > available || opts.queues > VSWITCH_XDP_MAX_QUEUES)
     return Error{options.iface + " has " + std::to_string(available) + " receive queue(s); --queues " +
                  std::to_string(opts.queues) + " is too many"};
-  auto slow_path = SocketDatapath::open(listen, config.mtu);
+  // Only fragments and uncovered queues take the slow path: per-datagram I/O is right there.
+  auto slow_path = SocketDatapath::open(listen, config.mtu, {.udp_gro = false, .udp_gso = false});
   if (!slow_path) return slow_path.error();
   auto program = XdpProgram::attach(options.iface, listen, options.mode);
   if (!program) return program.error();

@@ -40,6 +40,7 @@ struct Options {
   std::size_t max_ports = 1024;
   unsigned mtu = 1500;
   std::string log_level = "info";
+  bool no_offload = false, no_udp_gro = false, no_udp_gso = false;
 };
 
 int fail(const std::string& message) {
@@ -62,8 +63,11 @@ std::string interface_with_address(const Endpoint& listen) {
   return found;
 }
 
-Result<std::unique_ptr<Datapath>> open_socket_datapath(const Endpoint& listen, const SwitchConfig& config) {
-  auto dp = SocketDatapath::open(listen, config.mtu);
+Result<std::unique_ptr<Datapath>> open_socket_datapath(const Options& o, const Endpoint& listen,
+                                                       const SwitchConfig& config) {
+  const SocketDatapath::Offloads offloads{.udp_gro = !o.no_offload && !o.no_udp_gro,
+                                          .udp_gso = !o.no_offload && !o.no_udp_gso};
+  auto dp = SocketDatapath::open(listen, config.mtu, offloads);
   if (!dp) return dp.error();
   return std::unique_ptr<Datapath>(new SocketDatapath(std::move(dp).value()));
 }
@@ -71,7 +75,7 @@ Result<std::unique_ptr<Datapath>> open_socket_datapath(const Endpoint& listen, c
 // --datapath: socket, afxdp, or auto (AF_XDP when it can attach, otherwise sockets; says why).
 Result<std::unique_ptr<Datapath>> open_datapath(const Options& o, const Endpoint& listen,
                                                 const SwitchConfig& config) {
-  if (o.datapath == "socket") return open_socket_datapath(listen, config);
+  if (o.datapath == "socket") return open_socket_datapath(o, listen, config);
   AfxdpOptions xo;
   xo.iface = o.iface;
   xo.mode = o.xdp_mode == "native" ? XdpMode::native : o.xdp_mode == "generic" ? XdpMode::generic : XdpMode::auto_select;
@@ -85,14 +89,14 @@ Result<std::unique_ptr<Datapath>> open_datapath(const Options& o, const Endpoint
     if (o.datapath == "afxdp") return Error{"--datapath afxdp needs --iface (or a --listen address on an interface)"};
     VS_INFO("datapath auto: no --iface and listening on %s; using the socket datapath",
             listen.is_any_address() ? "the any-address" : "an address of no interface");
-    return open_socket_datapath(listen, config);
+    return open_socket_datapath(o, listen, config);
   }
   auto dp = AfxdpDatapath::open(listen, config, xo);
   if (dp) return std::unique_ptr<Datapath>(std::move(dp).value());
   if (o.datapath == "afxdp") return dp.error();
   VS_WARN("datapath auto: AF_XDP unavailable on %s (%s); using the socket datapath", xo.iface.c_str(),
           dp.error().message.c_str());
-  return open_socket_datapath(listen, config);
+  return open_socket_datapath(o, listen, config);
 }
 
 }  // namespace
@@ -120,6 +124,9 @@ int main(int argc, char** argv) {
   app.add_option("--batch", o.batch, "AF_XDP: packets per RX/TX batch")
       ->check(CLI::Range(1u, 1024u))
       ->capture_default_str();
+  app.add_flag("--no-offload", o.no_offload, "socket datapath: neither UDP GRO nor UDP GSO");
+  app.add_flag("--no-udp-gro", o.no_udp_gro, "socket datapath: receive datagram by datagram");
+  app.add_flag("--no-udp-gso", o.no_udp_gso, "socket datapath: send with sendmmsg, no UDP_SEGMENT trains");
   app.add_option("--control", o.control, "unix socket for vswitchctl")->capture_default_str();
   app.add_option("--fdb-aging", o.fdb_aging, "seconds before an idle MAC entry expires")
       ->check(CLI::Range(1u, 86400u))

@@ -8,12 +8,14 @@
 namespace vswitch {
 namespace {
 
-// Receive buffers hold the largest DATA message the switch accepts, plus one byte so that a
-// larger datagram is reported as truncated (MSG_TRUNC) instead of fitting by accident.
-std::size_t buffer_size_for(std::uint16_t mtu) {
-  const std::size_t need = protocol::kDataHeaderSize + protocol::max_frame_size(mtu) + 1;
-  return (need + 63) / 64 * 64;
+// Without GRO receive buffers hold the largest DATA message the switch accepts, plus one byte so
+// that a larger datagram is reported as truncated (MSG_TRUNC) instead of fitting by accident.
+// With GRO a message holds up to 64 KB of merged datagrams.
+std::size_t buffer_size_for(std::size_t max_datagram, bool gro) {
+  if (gro) return 65536;
+  return (max_datagram + 1 + 63) / 64 * 64;
 }
+constexpr std::size_t kGroBatch = 32;
 
 // Flooding multiplies datagrams: room for a full batch flooded to a few dozen ports before an
 // intermediate flush is needed.
@@ -21,18 +23,24 @@ constexpr std::size_t kTxCapacity = 1024;
 
 }  // namespace
 
-Result<SocketDatapath> SocketDatapath::open(const Endpoint& listen, std::uint16_t mtu) {
+Result<SocketDatapath> SocketDatapath::open(const Endpoint& listen, std::uint16_t mtu, Offloads offloads) {
   auto socket = open_udp_socket(listen);
   if (!socket) return socket.error();
-  return adopt(std::move(socket).value(), mtu);
+  if (offloads.udp_gro && !enable_udp_gro(socket->get())) {
+    VS_INFO("UDP GRO unavailable on this kernel; receiving datagram by datagram");
+    offloads.udp_gro = false;
+  }
+  return SocketDatapath(std::move(socket).value(), mtu, offloads);
 }
 
-SocketDatapath SocketDatapath::adopt(UniqueFd socket, std::uint16_t mtu) {
-  return SocketDatapath(std::move(socket), buffer_size_for(mtu));
+SocketDatapath::SocketDatapath(UniqueFd socket, std::uint16_t mtu, Offloads offloads)
+    : socket_(std::move(socket)),
+      gro_(offloads.udp_gro),
+      max_datagram_(protocol::kDataHeaderSize + protocol::max_frame_size(mtu)),
+      rx_(gro_ ? kGroBatch : kBatch, buffer_size_for(max_datagram_, gro_), gro_),
+      tx_(kTxCapacity) {
+  tx_.enable_gso(offloads.udp_gso);
 }
-
-SocketDatapath::SocketDatapath(UniqueFd socket, std::size_t buffer_size)
-    : socket_(std::move(socket)), rx_(kBatch, buffer_size), tx_(kTxCapacity) {}
 
 void SocketDatapath::on_readable(SharedSwitch& sw) noexcept {
   SwitchCore& core = sw.core;
@@ -43,20 +51,29 @@ void SocketDatapath::on_readable(SharedSwitch& sw) noexcept {
       if (n < 0 && errno != EINTR) VS_DEBUG("recvmmsg: %s", std::strerror(errno));
       break;
     }
-    received_ += static_cast<std::uint64_t>(n);
+    received_messages_ += static_cast<std::uint64_t>(n);
     const TimePoint now = Clock::now();
     std::lock_guard lock(sw.mutex);  // once per batch; uncontended in this single-threaded datapath
     for (int i = 0; i < n; ++i) {
       const auto idx = static_cast<std::size_t>(i);
       if (rx_.truncated(idx)) {
+        ++received_;
         core.count_drop(DropReason::oversize_datagram);
         continue;
       }
-      handle(core, rx_.source(idx), rx_.data(idx), now);
+      const Endpoint from = rx_.source(idx);
+      for_each_datagram(rx_, idx, [&](std::span<std::uint8_t> datagram) {
+        ++received_;
+        if (datagram.size() > max_datagram_) {
+          core.count_drop(DropReason::oversize_datagram);
+          return;
+        }
+        handle(core, from, datagram, now);
+      });
     }
     // Frames reference the receive buffers: send them before the next recvmmsg reuses those.
     flush(core);
-    if (static_cast<std::size_t>(n) < kBatch) break;
+    if (static_cast<std::size_t>(n) < rx_.count()) break;
   }
 }
 
@@ -101,7 +118,15 @@ void SocketDatapath::say_goodbye(SharedSwitch& sw) noexcept {
 }
 
 report::Facts SocketDatapath::facts() const {
-  return {{"datapath", "socket"}, {"batch", std::to_string(kBatch)}};
+  const UdpTxStats& t = tx_.stats();
+  return {{"datapath", "socket"},
+          {"batch", std::to_string(rx_.count())},
+          {"udp_gro", gro_ ? "on" : "off"},
+          {"udp_gso", tx_.gso() ? "on" : t.gso_fallbacks != 0 ? "off (EIO fallback)" : "off"},
+          {"rx_datagrams", std::to_string(received_)},
+          {"rx_messages", std::to_string(received_messages_)},
+          {"tx_trains", std::to_string(t.trains)},
+          {"tx_train_datagrams", std::to_string(t.train_datagrams)}};
 }
 
 }  // namespace vswitch

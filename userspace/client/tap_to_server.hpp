@@ -1,0 +1,54 @@
+// vport's transmit direction: frames the kernel sends out of the TAP become DATA datagrams to
+// the server. With TAP offloads a read may return a 64 KB TCP super-frame: the Segmenter cuts
+// it into MTU-sized frames (one per datagram, the wire format never changes) and the
+// datagrams of one read leave as one UDP_SEGMENT train when UDP GSO is on.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "client_offloads.hpp"
+#include "vswitch/segmenter.hpp"
+#include "vswitch/tap_device.hpp"
+#include "vswitch/udp_batch.hpp"
+
+namespace vswitch {
+
+struct TapTxStats {
+  std::uint64_t frames = 0;          // reads from the TAP
+  std::uint64_t super_frames = 0;    // reads that were split into two or more segments
+  std::uint64_t segments = 0;        // datagrams made from the reads
+  std::uint64_t sent = 0, send_errors = 0;
+  std::uint64_t dropped_not_joined = 0;
+  std::uint64_t dropped_bad_vnet = 0;  // header the segmenter refused (counted, never sent)
+};
+
+class TapToServer {
+ public:
+  TapToServer(TapDevice& tap, const ClientOffloads& offloads, std::size_t max_frame);
+
+  // Reads one round of frames from the TAP and sends them as DATA for `server_index`, counting
+  // each datagram in `counter`. With `socket` < 0 (no session) the frames are dropped and
+  // counted. Returns the number of reads (0: the TAP is drained).
+  std::size_t pump(int socket, std::uint32_t server_index, std::uint64_t& counter) noexcept;
+
+  void enable_gso(bool on) noexcept { tx_.enable_gso(on); }
+  const TapTxStats& stats() const noexcept { return stats_; }
+  const UdpTxStats& udp_stats() const noexcept { return tx_.stats(); }
+
+ private:
+  void queue(int socket, std::span<const std::uint8_t> header, std::span<const std::uint8_t> payload,
+             std::uint32_t server_index, std::uint64_t& counter) noexcept;
+  void flush(int socket) noexcept;
+
+  TapDevice& tap_;
+  const bool vnet_;
+  std::size_t reads_per_round_;
+  std::size_t buffer_size_;
+  std::vector<std::uint8_t> buffers_;
+  Segmenter segmenter_;
+  UdpTxBatch tx_;
+  TapTxStats stats_;
+};
+
+}  // namespace vswitch

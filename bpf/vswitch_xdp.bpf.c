@@ -5,7 +5,16 @@
  * fragments) or IPv6 (UDP as the first next header) -> UDP with destination port `cfg_port`
  * (and, when set, destination address `cfg_addr4`/`cfg_addr6`) -> the XSKMAP slot of the
  * receiving queue. A fragment, an unknown protocol or anything truncated is XDP_PASS: the
- * kernel deals with it as if we were not here. Knobs are read-only data set before load. */
+ * kernel deals with it as if we were not here.
+ *
+ * Super-packets: generic (skb) mode runs after the stack has built the skb, so a UDP GSO train
+ * sent on this host (veth) or a GRO-merged packet reaches us whole: one UDP header, then
+ * several tunnel messages back to back, with nothing in the packet saying where they split.
+ * Only the kernel's UDP stack can take it apart, so in generic mode a tunnel packet is steered
+ * only when it is provably one message: a DATA message whose inner IPv4/IPv6 frame ends exactly
+ * where the packet ends. Everything else (control messages, non-IP or padded inner frames,
+ * trains) goes to the slow-path socket, as does any packet longer than a UMEM frame.
+ * Knobs are read-only data set before load; `generic_mode` is set once the mode is known. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -21,6 +30,8 @@ const volatile __u16 cfg_port = 9797;  /* host order */
 const volatile __u32 cfg_addr4 = 0;    /* network order; 0 = any */
 const volatile __u8 cfg_addr6[16] = {}; /* all zero = any */
 const volatile __u8 cfg_match_addr6 = 0;
+const volatile __u32 cfg_max_len = 0;   /* largest packet a UMEM frame holds; 0 = no limit */
+__u8 generic_mode = 0;                  /* .bss: written by the loader after attaching */
 
 struct {
   __uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -60,6 +71,33 @@ static __always_inline int is_our_port(void *udp_start, void *end) {
   return bpf_ntohs(udp->dest) == cfg_port;
 }
 
+/* A DATA message (16-byte header) carrying one IPv4/IPv6 frame that ends with the packet. */
+static __always_inline int is_single_message(void *udp_start, void *end) {
+  __u8 *msg = (__u8 *)udp_start + sizeof(struct udphdr);
+  __u8 *frame = msg + 16;
+  if ((void *)(frame + ETH_HLEN) > end) return 0;
+  if (msg[1] != 4 /* DATA */) return 0;
+  __u16 type = ((struct ethhdr *)frame)->h_proto;
+  __u8 *l3 = frame + ETH_HLEN;
+  if (type == bpf_htons(ETH_P_8021Q) || type == bpf_htons(ETH_P_8021AD)) {
+    struct vlan_hdr *vlan = (struct vlan_hdr *)l3;
+    if ((void *)(vlan + 1) > end) return 0;
+    type = vlan->encapsulated_proto;
+    l3 = (__u8 *)(vlan + 1);
+  }
+  if (type == bpf_htons(ETH_P_IP)) {
+    struct iphdr *ip = (struct iphdr *)l3;
+    if ((void *)(ip + 1) > end) return 0;
+    return l3 + bpf_ntohs(ip->tot_len) == end;
+  }
+  if (type == bpf_htons(ETH_P_IPV6)) {
+    struct ipv6hdr *ip6 = (struct ipv6hdr *)l3;
+    if ((void *)(ip6 + 1) > end) return 0;
+    return (__u8 *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) == end;
+  }
+  return 0;
+}
+
 SEC("xdp")
 int vswitch_xdp(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data;
@@ -76,6 +114,7 @@ int vswitch_xdp(struct xdp_md *ctx) {
   }
 
   int ours;
+  void *udp;
   if (proto == bpf_htons(ETH_P_IP)) {
     struct iphdr *ip = l3;
     if ((void *)(ip + 1) > end) return count(VSWITCH_XDP_MALFORMED, XDP_PASS);
@@ -83,7 +122,8 @@ int vswitch_xdp(struct xdp_md *ctx) {
     if (ip->protocol != IPPROTO_UDP) return count(VSWITCH_XDP_PASSED, XDP_PASS);
     if (ip->frag_off & bpf_htons(0x3fff)) return count(VSWITCH_XDP_PASSED, XDP_PASS); /* MF or offset */
     if (cfg_addr4 && ip->daddr != cfg_addr4) return count(VSWITCH_XDP_PASSED, XDP_PASS);
-    ours = is_our_port((__u8 *)ip + ip->ihl * 4, end);
+    udp = (__u8 *)ip + ip->ihl * 4;
+    ours = is_our_port(udp, end);
   } else if (proto == bpf_htons(ETH_P_IPV6)) {
     struct ipv6hdr *ip6 = l3;
     if ((void *)(ip6 + 1) > end) return count(VSWITCH_XDP_MALFORMED, XDP_PASS);
@@ -92,12 +132,15 @@ int vswitch_xdp(struct xdp_md *ctx) {
       for (int i = 0; i < 16; i++)
         if (ip6->daddr.in6_u.u6_addr8[i] != cfg_addr6[i]) return count(VSWITCH_XDP_PASSED, XDP_PASS);
     }
-    ours = is_our_port(ip6 + 1, end);
+    udp = ip6 + 1;
+    ours = is_our_port(udp, end);
   } else {
     return count(VSWITCH_XDP_PASSED, XDP_PASS);
   }
   if (ours < 0) return count(VSWITCH_XDP_MALFORMED, XDP_PASS);
   if (!ours) return count(VSWITCH_XDP_PASSED, XDP_PASS);
+  if (cfg_max_len && end - data > cfg_max_len) return count(VSWITCH_XDP_SUPER, XDP_PASS);
+  if (generic_mode && !is_single_message(udp, end)) return count(VSWITCH_XDP_SUPER, XDP_PASS);
   return steer(ctx);
 }
 

@@ -9,7 +9,11 @@ enum vswitch_xdp_counter {
   VSWITCH_XDP_PASSED = 1,     /* not for us: left to the kernel stack (SSH, ARP, ...) */
   VSWITCH_XDP_MALFORMED = 2,  /* truncated or inconsistent headers: left to the kernel */
   VSWITCH_XDP_NO_SOCKET = 3,  /* tunnel packet on a queue without a socket: left to the kernel */
-  VSWITCH_XDP_COUNTER_COUNT = 4,
+  VSWITCH_XDP_SUPER = 4,      /* tunnel packet that is, or may be, several datagrams in one (a
+                                 UDP GSO/GRO super-packet, which generic mode sees whole), or
+                                 larger than a UMEM frame: left to the kernel's UDP stack, which
+                                 splits it for the slow-path socket */
+  VSWITCH_XDP_COUNTER_COUNT = 5,
 };
 
 /* One XSKMAP slot per receive queue. */

@@ -24,7 +24,9 @@ class XdpProgram {
   // the any-address) and attaches it to `ifname`. With auto_select, native is tried first and
   // generic (skb) mode is the fallback. A stale vswitch program attached the legacy way (by a
   // crashed older run) is replaced; any other program on the interface is an error.
-  static Result<XdpProgram> attach(const std::string& ifname, const Endpoint& listen, XdpMode mode);
+  // Tunnel packets longer than `max_packet` (what a UMEM frame holds) are left to the kernel.
+  static Result<XdpProgram> attach(const std::string& ifname, const Endpoint& listen, XdpMode mode,
+                                   std::uint32_t max_packet);
 
   XdpProgram(XdpProgram&&) noexcept;
   XdpProgram& operator=(XdpProgram&&) noexcept;

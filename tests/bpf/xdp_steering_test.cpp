@@ -46,6 +46,34 @@ std::vector<std::uint8_t> packet(const underlay::UnderlayRoute& r, std::size_t p
   return p;
 }
 
+std::vector<std::uint8_t> packet_with(const underlay::UnderlayRoute& r, const std::vector<std::uint8_t>& message) {
+  std::vector<std::uint8_t> p(r.header_size());
+  p.insert(p.end(), message.begin(), message.end());
+  underlay::write_headers(r, p, message.size());
+  return p;
+}
+
+// A DATA message carrying an Ethernet frame with an IPv4 or IPv6 packet of `payload` bytes.
+std::vector<std::uint8_t> data_message(bool inner_v6, bool tagged, std::size_t payload) {
+  std::vector<std::uint8_t> m = {1, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+  const std::uint8_t macs[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
+  m.insert(m.end(), macs, macs + 12);
+  if (tagged) m.insert(m.end(), {0x81, 0x00, 0x00, 0x64});
+  m.insert(m.end(), {static_cast<std::uint8_t>(inner_v6 ? 0x86 : 0x08), static_cast<std::uint8_t>(inner_v6 ? 0xdd : 0)});
+  const std::size_t l3 = m.size();
+  m.resize(l3 + (inner_v6 ? 40 : 20) + payload, 0x5a);
+  if (inner_v6) {
+    m[l3] = 0x60;
+    m[l3 + 4] = static_cast<std::uint8_t>(payload >> 8);
+    m[l3 + 5] = static_cast<std::uint8_t>(payload);
+  } else {
+    m[l3] = 0x45;
+    m[l3 + 2] = static_cast<std::uint8_t>((20 + payload) >> 8);
+    m[l3 + 3] = static_cast<std::uint8_t>(20 + payload);
+  }
+  return m;
+}
+
 class XdpSteering : public ::testing::Test {
  protected:
   void SetUp() override { load(0); }
@@ -59,6 +87,7 @@ class XdpSteering : public ::testing::Test {
     ASSERT_NE(skel_, nullptr);
     skel_->rodata->cfg_port = 9797;
     skel_->rodata->cfg_addr4 = addr4;
+    skel_->rodata->cfg_max_len = kMaxLen;
     const int rc = vswitch_xdp__load(skel_);
     if (rc == -EPERM || rc == -EACCES) GTEST_SKIP() << "loading BPF needs root";
     ASSERT_EQ(rc, 0);
@@ -93,6 +122,7 @@ class XdpSteering : public ::testing::Test {
     EXPECT_EQ(moved, counter);
   }
 
+  static constexpr std::uint32_t kMaxLen = 2048;
   vswitch_xdp* skel_ = nullptr;
 };
 
@@ -158,4 +188,41 @@ TEST_F(XdpSteering, AddressFilterWhenListeningOnOneAddress) {
   load(htonl(0xc6120001));  // 198.18.0.1
   expect(packet(route(false, 9797, 0xc6120001)), VSWITCH_XDP_NO_SOCKET);
   expect(packet(route(false, 9797, 0xc6120002)), VSWITCH_XDP_PASSED);
+}
+
+TEST_F(XdpSteering, PacketsLongerThanAFrameAreLeftToTheKernel) {
+  expect(packet(route(false, 9797), kMaxLen), VSWITCH_XDP_SUPER);
+  expect(packet(route(true, 9797), kMaxLen), VSWITCH_XDP_SUPER);
+  // The largest packet that fits is still steered.
+  expect(packet(route(false, 9797), kMaxLen - 14 - 20 - 8), VSWITCH_XDP_NO_SOCKET);
+}
+
+// In generic mode a UDP GSO train arrives as one packet: only a provably single DATA message
+// (its inner IP frame ends where the packet ends) may go to the AF_XDP socket.
+TEST_F(XdpSteering, GenericModeSteersOnlyProvablySingleMessages) {
+  skel_->bss->generic_mode = 1;
+  for (bool inner_v6 : {false, true}) {
+    for (bool tagged : {false, true}) {
+      auto single = data_message(inner_v6, tagged, 100);
+      expect(packet_with(route(false, 9797), single), VSWITCH_XDP_NO_SOCKET);
+      auto train = single;
+      train.insert(train.end(), single.begin(), single.end());  // two messages back to back
+      expect(packet_with(route(false, 9797), train), VSWITCH_XDP_SUPER);
+      auto padded = single;
+      padded.push_back(0);
+      expect(packet_with(route(true, 9797), padded), VSWITCH_XDP_SUPER);
+    }
+  }
+  auto arp = data_message(false, false, 100);
+  arp[16 + 12] = 0x08;
+  arp[16 + 13] = 0x06;
+  expect(packet_with(route(false, 9797), arp), VSWITCH_XDP_SUPER);
+  auto keepalive = data_message(false, false, 100);
+  keepalive[1] = 3;
+  expect(packet_with(route(false, 9797), keepalive), VSWITCH_XDP_SUPER);
+  // Native mode steers the same train (the driver never sees super-packets).
+  skel_->bss->generic_mode = 0;
+  auto train = data_message(false, false, 100);
+  train.insert(train.end(), train.begin(), train.end());
+  expect(packet_with(route(false, 9797), train), VSWITCH_XDP_NO_SOCKET);
 }

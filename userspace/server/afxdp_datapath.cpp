@@ -1,5 +1,7 @@
 #include "afxdp_datapath.hpp"
 
+#include <linux/bpf.h>
+
 #include <filesystem>
 
 #include "vswitch/log.hpp"
@@ -31,10 +33,13 @@ Result<std::unique_ptr<AfxdpDatapath>> AfxdpDatapath::open(const Endpoint& liste
   if (opts.queues > available || opts.queues > VSWITCH_XDP_MAX_QUEUES)
     return Error{options.iface + " has " + std::to_string(available) + " receive queue(s); --queues " +
                  std::to_string(opts.queues) + " is too many"};
-  // Only fragments and uncovered queues take the slow path: per-datagram I/O is right there.
-  auto slow_path = SocketDatapath::open(listen, config.mtu, {.udp_gro = false, .udp_gso = false});
+  // Fragments, uncovered queues and what the XDP program leaves to the kernel (super-packets in
+  // generic mode) take the slow path. No UDP_GRO on it: a GRO-enabled socket on the tunnel port
+  // would make the NIC's GRO merge tunnel packets, which generic XDP would then see whole.
+  auto slow_path = SocketDatapath::open(listen, config.mtu, {.udp_gro = false, .udp_gso = true});
   if (!slow_path) return slow_path.error();
-  auto program = XdpProgram::attach(options.iface, listen, options.mode);
+  // RX places packets after XDP_PACKET_HEADROOM in each frame (our own headroom is 0).
+  auto program = XdpProgram::attach(options.iface, listen, options.mode, kFrameSize - XDP_PACKET_HEADROOM);
   if (!program) return program.error();
   std::unique_ptr<AfxdpDatapath> dp(new AfxdpDatapath(std::move(program).value(),
                                                       std::move(slow_path).value(), config.max_ports, opts));
@@ -97,6 +102,7 @@ report::Facts AfxdpDatapath::facts() const {
   f.emplace_back("bpf.passed", std::to_string(bpf[VSWITCH_XDP_PASSED]));
   f.emplace_back("bpf.malformed", std::to_string(bpf[VSWITCH_XDP_MALFORMED]));
   f.emplace_back("bpf.no_socket", std::to_string(bpf[VSWITCH_XDP_NO_SOCKET]));
+  f.emplace_back("bpf.super_packet", std::to_string(bpf[VSWITCH_XDP_SUPER]));
   f.emplace_back("slow_path.rx", std::to_string(slow_path_.received()));
   for (const auto& w : workers_) {
     const std::string q = "queue" + std::to_string(w->socket().queue()) + ".";

@@ -86,13 +86,15 @@ void route_bpf_logs_to_logger() {
   libxdp_set_print(libxdp_log);
 }
 
-Result<XdpProgram> XdpProgram::attach(const std::string& ifname, const Endpoint& listen, XdpMode mode) {
+Result<XdpProgram> XdpProgram::attach(const std::string& ifname, const Endpoint& listen, XdpMode mode,
+                                      std::uint32_t max_packet) {
   XdpProgram p;
   p.ifindex_ = static_cast<int>(if_nametoindex(ifname.c_str()));
   if (p.ifindex_ == 0) return Error{"interface '" + ifname + "' not found"};
   p.skel_ = vswitch_xdp__open();
   if (p.skel_ == nullptr) return errno_error("cannot open the XDP program");
   p.skel_->rodata->cfg_port = listen.port();
+  p.skel_->rodata->cfg_max_len = max_packet;
   if (listen.family() == AF_INET) {  // 0.0.0.0 leaves the filter off
     p.skel_->rodata->cfg_addr4 =
         reinterpret_cast<const sockaddr_in*>(listen.sockaddr_ptr())->sin_addr.s_addr;
@@ -120,6 +122,8 @@ Result<XdpProgram> XdpProgram::attach(const std::string& ifname, const Endpoint&
     }
   }
   if (fd < 0) {
+    // Before the program can see a packet: generic mode must tell super-packets apart.
+    p.skel_->bss->generic_mode = 1;
     fd = attach_link(p.skel_, p.ifindex_, XDP_FLAGS_SKB_MODE);
     if (fd < 0) return errno_error("cannot attach generic XDP to " + ifname + hint(-fd), -fd);
   }

@@ -20,8 +20,8 @@ class TapDevice {
  public:
   // `name` empty lets the kernel pick "vportN". Fails with a clear message when the name is
   // taken, /dev/net/tun is missing, or the caller lacks CAP_NET_ADMIN.
-  // `offloads`: ask for the virtio-net header and checksum/TSO/USO offloads.
-  static Result<TapDevice> create(const std::string& name, bool offloads = false);
+  // `offloads`: ask for the virtio-net header and checksum/TSO offloads, and USO when `uso`.
+  static Result<TapDevice> create(const std::string& name, bool offloads = false, bool uso = true);
 
   int fd() const noexcept { return fd_.get(); }
   const std::string& name() const noexcept { return name_; }

@@ -27,7 +27,7 @@ struct Options {
   unsigned keepalive = 25;
   std::string log_level = "info";
   bool no_offload = false, no_tap_offload = false, no_udp_gso = false, no_udp_gro = false;
-  bool no_coalesce = false, no_batching = false;
+  bool no_coalesce = false, no_batching = false, no_uso = false;
 };
 
 int fail(const std::string& message) {
@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
                "frame-by-frame data path: no TAP offloads, no UDP GSO/GRO, no coalescing");
   app.add_flag("--no-tap-offload", o.no_tap_offload,
                "no virtio-net header on the TAP: the kernel hands over MTU-sized frames");
+  app.add_flag("--no-uso", o.no_uso, "do not ask the TAP for UDP segmentation offload (as kernels before 6.2)");
   app.add_flag("--no-udp-gso", o.no_udp_gso, "send datagrams with sendmmsg instead of UDP_SEGMENT trains");
   app.add_flag("--no-udp-gro", o.no_udp_gro, "receive datagram by datagram (no UDP_GRO)");
   app.add_flag("--no-coalesce", o.no_coalesce, "write every received frame to the TAP on its own");
@@ -102,7 +103,7 @@ int main(int argc, char** argv) {
 
   auto signals = SignalFd::create({SIGUSR1});
   if (!signals) return fail(signals.error().message);
-  auto tap = TapDevice::create(o.tap, off.tap_offloads);
+  auto tap = TapDevice::create(o.tap, off.tap_offloads, !o.no_uso);
   if (!tap) return fail(tap.error().message);
   if (auto s = tap->set_mtu(config.mtu); !s) return fail(s.error().message);
   if (mac)

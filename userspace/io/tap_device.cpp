@@ -64,7 +64,7 @@ std::string TapDevice::offload_summary() const {
   return s.empty() ? "none" : s;
 }
 
-Result<TapDevice> TapDevice::create(const std::string& name, bool offloads) {
+Result<TapDevice> TapDevice::create(const std::string& name, bool offloads, bool uso) {
   if (name.size() >= IFNAMSIZ) return Error{"TAP name '" + name + "' is longer than 15 characters"};
   // TUNSETIFF would silently attach to an existing persistent TAP of that name: refuse instead.
   if (!name.empty() && if_nametoindex(name.c_str()) != 0)
@@ -93,6 +93,7 @@ Result<TapDevice> TapDevice::create(const std::string& name, bool offloads) {
     if (::ioctl(tap.fd_.get(), TUNSETVNETHDRSZ, &size) != 0)
       return errno_error("cannot set the virtio-net header size on " + tap.name_);
     for (const unsigned attempt : kOffloadAttempts) {
+      if (!uso && (attempt & virtio_net::kTunFUso4) != 0) continue;
       if (::ioctl(tap.fd_.get(), TUNSETOFFLOAD, attempt) == 0) {
         tap.offloads_ = attempt;
         break;

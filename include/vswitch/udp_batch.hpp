@@ -19,6 +19,7 @@
 #include <span>
 #include <vector>
 
+#include "vswitch/counter.hpp"
 #include "vswitch/endpoint.hpp"
 #include "vswitch/result.hpp"
 #include "vswitch/unique_fd.hpp"
@@ -79,10 +80,15 @@ void for_each_datagram(UdpRxBatch& rx, std::size_t i, Fn&& fn) {
     fn(msg.subspan(off, msg.size() - off < step ? msg.size() - off : step));
 }
 
+// Written by the sending thread; readable from another (vswitch/counter.hpp).
 struct UdpTxStats {
-  std::uint64_t trains = 0;           // messages sent with UDP_SEGMENT
-  std::uint64_t train_datagrams = 0;  // datagrams inside them
-  std::uint64_t gso_fallbacks = 0;    // EIO: GSO turned off, train resent one by one
+  Counter trains{0};           // messages sent with UDP_SEGMENT
+  Counter train_datagrams{0};  // datagrams inside them
+  Counter gso_fallbacks{0};    // EIO: GSO turned off, train resent one by one
+
+  UdpTxStats() = default;
+  UdpTxStats(const UdpTxStats& o)  // for moving a batch before use: a snapshot
+      : trains(read(o.trains)), train_datagrams(read(o.train_datagrams)), gso_fallbacks(read(o.gso_fallbacks)) {}
 };
 
 class UdpTxBatch {

@@ -12,6 +12,7 @@ struct ClientOffloads {
   bool udp_gro = true;       // receive merged datagram trains (UDP_GRO)
   bool coalesce = true;      // merge TCP segments into one TAP write (needs tap_offloads)
   bool batching = true;      // recvmmsg/sendmmsg; off: one syscall per datagram
+  bool tx_thread = false;    // TAP -> server on a thread of its own (slower on 2 cores)
 
   std::string summary() const {
     std::string s;
@@ -21,6 +22,7 @@ struct ClientOffloads {
     add(udp_gro, "udp-gro");
     add(coalesce, "coalesce");
     add(batching, "batching");
+    add(tx_thread, "tx-thread");
     return s;
   }
 };

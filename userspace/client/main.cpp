@@ -27,7 +27,7 @@ struct Options {
   unsigned keepalive = 25;
   std::string log_level = "info";
   bool no_offload = false, no_tap_offload = false, no_udp_gso = false, no_udp_gro = false;
-  bool no_coalesce = false, no_batching = false, no_uso = false;
+  bool no_coalesce = false, no_batching = false, no_uso = false, tx_thread = false;
 };
 
 int fail(const std::string& message) {
@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
   app.add_flag("--no-udp-gro", o.no_udp_gro, "receive datagram by datagram (no UDP_GRO)");
   app.add_flag("--no-coalesce", o.no_coalesce, "write every received frame to the TAP on its own");
   app.add_flag("--no-batching", o.no_batching, "one syscall per datagram (no recvmmsg/sendmmsg)");
+  app.add_flag("--tx-thread", o.tx_thread,
+               "run TAP -> server on a thread of its own (default: both directions in one thread, "
+               "which measured as fast with offloads and 2x faster without on 2 cores)");
   add_log_level_option(app, o.log_level);
   CLI11_PARSE(app, argc, argv);
 
@@ -98,6 +101,7 @@ int main(int argc, char** argv) {
   off.udp_gro = !o.no_offload && !o.no_udp_gro;
   off.coalesce = off.tap_offloads && !o.no_coalesce;
   off.batching = !o.no_batching;
+  off.tx_thread = o.tx_thread;
   config.mtu = o.mtu != 0 ? static_cast<std::uint16_t>(o.mtu)
                           : protocol::tunnel_mtu(1500, server->family() == AF_INET6);
 

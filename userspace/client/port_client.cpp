@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 
 #include <algorithm>
@@ -38,8 +39,40 @@ PortClient::PortClient(TapDevice& tap, const ClientConfig& config)
       to_server_(tap, config.offloads, kMaxFrame),
       // A GRO message of 64 KB holds at most ~1,100 datagrams of 60 bytes; room for a round
       // of them before the coalescer must flush early.
-      to_tap_(tap, config.offloads, config.offloads.udp_gro ? 1024 : kBatch) {
+      to_tap_(tap, config.offloads, config.offloads.udp_gro ? 1024 : kBatch),
+      stop_event_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   to_server_.enable_gso(config.offloads.udp_gso);
+}
+
+PortClient::~PortClient() { stop_transmit(); }
+
+void PortClient::publish_session() noexcept {
+  tx_server_index_.store(server_index_, std::memory_order_relaxed);
+  tx_counter_.store(0, std::memory_order_relaxed);
+  tx_socket_.store(socket_.get(), std::memory_order_release);  // last: the rest is visible with it
+}
+
+void PortClient::transmit_loop() noexcept {
+  pollfd fds[2] = {{tap_.fd(), POLLIN, 0}, {stop_event_.get(), POLLIN, 0}};
+  for (;;) {
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
+      VS_ERROR("poll (transmit): %s", std::strerror(errno));
+      return;
+    }
+    if (fds[1].revents != 0) return;
+    if (fds[0].revents == 0) continue;
+    const int socket = tx_socket_.load(std::memory_order_acquire);
+    const std::uint32_t index = tx_server_index_.load(std::memory_order_relaxed);
+    // Traffic proves the session to NAT boxes as well as a keepalive would.
+    if (to_server_.pump(socket, index, tx_counter_) != 0) tx_active_.store(true, std::memory_order_relaxed);
+  }
+}
+
+void PortClient::stop_transmit() noexcept {
+  if (!transmit_thread_.joinable()) return;
+  const std::uint64_t one = 1;
+  if (::write(stop_event_.get(), &one, sizeof one) < 0) VS_ERROR("eventfd: %s", std::strerror(errno));
+  transmit_thread_.join();
 }
 
 bool PortClient::ensure_socket() {
@@ -83,6 +116,7 @@ void PortClient::send_hello(TimePoint now) {
 
 void PortClient::start_joining(TimePoint now, const char* why) {
   if (state_ == State::joined) VS_WARN("%s; joining again", why);
+  tx_socket_.store(-1, std::memory_order_release);
   state_ = State::joining;
   my_index_ = random_index();
   joining_since_ = now;
@@ -105,19 +139,12 @@ void PortClient::on_timer(TimePoint now) {
     return;
   }
   if (now >= next_keepalive_) {
-    std::uint8_t buf[protocol::kKeepaliveSize];
-    protocol::encode_keepalive({server_index_, tx_counter_++}, buf);
-    send_control(buf);
     next_keepalive_ = now + config_.keepalive;
+    if (tx_active_.exchange(false, std::memory_order_relaxed)) return;  // data did the job
+    std::uint8_t buf[protocol::kKeepaliveSize];
+    protocol::encode_keepalive({server_index_, tx_counter_.fetch_add(1, std::memory_order_relaxed)}, buf);
+    send_control(buf);
   }
-}
-
-void PortClient::on_tap_readable() {
-  const bool joined = state_ == State::joined && socket_.valid();
-  const std::uint64_t sent = to_server_.stats().sent;
-  to_server_.pump(joined ? socket_.get() : -1, server_index_, tx_counter_);
-  // Traffic proves the session to NAT boxes as well as a keepalive would.
-  if (to_server_.stats().sent != sent) next_keepalive_ = Clock::now() + config_.keepalive;
 }
 
 void PortClient::on_udp_readable(TimePoint now) {
@@ -191,7 +218,7 @@ void PortClient::handle_message(std::span<std::uint8_t> msg, TimePoint now) {
       }
       state_ = State::joined;
       server_index_ = w.sender_index;
-      tx_counter_ = 0;
+      publish_session();
       last_heard_ = now;
       next_keepalive_ = now + config_.keepalive;
       ++stats_.joins;
@@ -223,13 +250,20 @@ void PortClient::handle_message(std::span<std::uint8_t> msg, TimePoint now) {
 }
 
 int PortClient::run(SignalFd& signals) {
+  if (!stop_event_.valid()) {
+    VS_ERROR("eventfd: %s", std::strerror(errno));
+    return 1;
+  }
   start_joining(Clock::now(), "");
+  const bool inline_transmit = !config_.offloads.tx_thread;
+  if (!inline_transmit) transmit_thread_ = std::thread([this] { transmit_loop(); });
   for (;;) {
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_deadline() - Clock::now());
-    pollfd fds[3] = {{signals.fd(), POLLIN, 0}, {tap_.fd(), POLLIN, 0}, {socket_.get(), POLLIN, 0}};
+    pollfd fds[3] = {{signals.fd(), POLLIN, 0}, {inline_transmit ? tap_.fd() : -1, POLLIN, 0}, {socket_.get(), POLLIN, 0}};
     const int rc = ::poll(fds, socket_.valid() ? 3 : 2, std::max<int>(0, static_cast<int>(wait.count()) + 1));
     if (rc < 0 && errno != EINTR) {
       VS_ERROR("poll: %s", std::strerror(errno));
+      stop_transmit();
       return 1;
     }
     const TimePoint now = Clock::now();
@@ -239,9 +273,11 @@ int PortClient::run(SignalFd& signals) {
       else if (sig != 0) break;
     }
     if (socket_.valid() && fds[2].revents != 0) on_udp_readable(now);
-    if (fds[1].revents != 0) on_tap_readable();
+    if (fds[1].revents != 0 && to_server_.pump(tx_socket_.load(std::memory_order_relaxed), server_index_, tx_counter_) != 0)
+      tx_active_.store(true, std::memory_order_relaxed);
     on_timer(Clock::now());
   }
+  stop_transmit();
   if (state_ == State::joined) {
     std::uint8_t buf[protocol::kByeSize];
     protocol::encode(protocol::Bye{server_index_, protocol::ByeReason::leaving}, buf);
@@ -257,11 +293,12 @@ void PortClient::log_stats(const char* when) const {
   const UdpTxStats& u = to_server_.udp_stats();
   const TapRxStats& r = to_tap_.stats();
   const CoalescerStats& c = to_tap_.coalescer_stats();
+  const double trains = double(read(u.trains));
   VS_INFO("%s: tap->server: reads %llu (super-frames %llu), datagrams %llu (in %llu UDP GSO trains of %.1f, "
           "gso fallbacks %llu), send errors %llu, dropped (not joined %llu, bad vnet header %llu)",
-          when, ull(t.frames), ull(t.super_frames), ull(t.sent), ull(u.trains),
-          u.trains ? double(u.train_datagrams) / double(u.trains) : 0.0, ull(u.gso_fallbacks),
-          ull(t.send_errors), ull(t.dropped_not_joined), ull(t.dropped_bad_vnet));
+          when, ull(read(t.frames)), ull(read(t.super_frames)), ull(read(t.datagrams)), ull(read(u.trains)),
+          trains > 0 ? double(read(u.train_datagrams)) / trains : 0.0, ull(read(u.gso_fallbacks)),
+          ull(read(t.send_errors)), ull(read(t.dropped_not_joined)), ull(read(t.dropped_bad_vnet)));
   VS_INFO("%s: server->tap: datagrams %llu in %llu receives (udp gro %s), frames %llu, tap writes %llu "
           "(coalesced %llu super-frames of %.1f, bad checksum %llu), write errors %llu",
           when, ull(stats_.udp_rx), ull(stats_.udp_rx_messages), gro_ ? "on" : "off", ull(r.frames), ull(r.writes),

@@ -6,10 +6,19 @@
 // ways, KEEPALIVE every interval). Any of these sends us back to joining: a BYE from the
 // server, ICMP "port unreachable" (ECONNREFUSED on the connected socket), or three keepalive
 // intervals without a word from the server.
+//
+// Threads: by default one thread runs everything. With --tx-thread the transmit direction
+// (TAP -> server) gets a thread of its own while the main thread keeps the session and the
+// receive direction (server -> TAP). They share the socket and the session through atomics:
+// DATA goes out only while tx_socket_ holds the joined socket, with the server's index and the
+// counter published before it. (On 2 cores the extra thread bought nothing with offloads and
+// halved the per-frame path: docs/benchmarks.md.)
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 #include "client_offloads.hpp"
 #include "server_to_tap.hpp"
@@ -49,6 +58,9 @@ class PortClient {
   static constexpr std::size_t kGroBatch = 16;  // 64 KB messages per receive with GRO
 
   PortClient(TapDevice& tap, const ClientConfig& config);
+  ~PortClient();
+  PortClient(const PortClient&) = delete;
+  PortClient& operator=(const PortClient&) = delete;
   // Runs until SIGINT/SIGTERM; says BYE if joined. SIGUSR1 logs the counters. Returns the
   // process exit code.
   int run(SignalFd& signals);
@@ -58,7 +70,9 @@ class PortClient {
   enum class State { joining, joined };
 
   void on_timer(TimePoint now);
-  void on_tap_readable();
+  void transmit_loop() noexcept;
+  void stop_transmit() noexcept;
+  void publish_session() noexcept;
   void on_udp_readable(TimePoint now);
   void handle_message(std::span<std::uint8_t> msg, TimePoint now);
   void log_stats(const char* when) const;
@@ -74,7 +88,6 @@ class PortClient {
   State state_ = State::joining;
   std::uint32_t my_index_ = 0;      // our session index, fresh for each join
   std::uint32_t server_index_ = 0;  // the server's index for our port
-  std::uint64_t tx_counter_ = 0;
   TimePoint joining_since_{};
   TimePoint next_hello_{};
   TimePoint next_keepalive_{};
@@ -86,6 +99,14 @@ class PortClient {
   TapToServer to_server_;
   ServerToTap to_tap_;
   ClientStats stats_;
+
+  // Shared with the transmit thread.
+  std::atomic<int> tx_socket_{-1};  // the socket while joined, else -1
+  std::atomic<std::uint32_t> tx_server_index_{0};
+  std::atomic<std::uint64_t> tx_counter_{0};  // numbers DATA and KEEPALIVE toward the server
+  std::atomic<bool> tx_active_{false};        // DATA went out since the last keepalive deadline
+  UniqueFd stop_event_;                       // eventfd: wakes the transmit thread to exit
+  std::thread transmit_thread_;
 };
 
 }  // namespace vswitch

@@ -32,58 +32,58 @@ TapToServer::TapToServer(TapDevice& tap, const ClientOffloads& offloads, std::si
 void TapToServer::flush(int socket) noexcept {
   if (tx_.empty()) return;
   const std::size_t refused = tx_.flush(socket);
-  stats_.send_errors += refused;
+  bump(stats_.send_errors, refused);
   if (refused != 0) VS_DEBUG("send to server refused %zu datagram(s): %s", refused, std::strerror(tx_.last_errno()));
 }
 
 void TapToServer::queue(int socket, std::span<const std::uint8_t> header, std::span<const std::uint8_t> payload,
-                        std::uint32_t server_index, std::uint64_t& counter) noexcept {
+                        std::uint32_t server_index, std::atomic<std::uint64_t>& counter) noexcept {
   std::uint8_t prefix[UdpTxBatch::kMaxHeaderSize];
-  protocol::encode_data_header({server_index, counter++}, {prefix, protocol::kDataHeaderSize});
+  protocol::encode_data_header({server_index, counter.fetch_add(1, std::memory_order_relaxed)},
+                               {prefix, protocol::kDataHeaderSize});
   if (!header.empty()) std::memcpy(prefix + protocol::kDataHeaderSize, header.data(), header.size());
   if (tx_.full()) flush(socket);
   tx_.add(nullptr, {prefix, protocol::kDataHeaderSize + header.size()}, payload);
-  ++stats_.segments;
-  ++stats_.sent;
 }
 
-std::size_t TapToServer::pump(int socket, std::uint32_t server_index, std::uint64_t& counter) noexcept {
-  std::size_t reads = 0;
-  const std::uint64_t errors_before = stats_.send_errors;
-  for (; reads < reads_per_round_; ++reads) {
+std::size_t TapToServer::pump(int socket, std::uint32_t server_index, std::atomic<std::uint64_t>& counter) noexcept {
+  std::size_t datagrams = 0;
+  for (std::size_t reads = 0; reads < reads_per_round_; ++reads) {
     std::uint8_t* buf = &buffers_[reads * buffer_size_];
     const ssize_t n = ::read(tap_.fd(), buf, buffer_size_);
     if (n < 0) break;  // EAGAIN: drained
-    ++stats_.frames;
+    bump(stats_.frames);
     const std::size_t skip = vnet_ ? virtio_net::kHeaderSize : 0;
     if (static_cast<std::size_t>(n) < skip + protocol::kEthernetHeaderSize) {
-      ++stats_.dropped_bad_vnet;
+      bump(stats_.dropped_bad_vnet);
       continue;
     }
     if (socket < 0) {
-      ++stats_.dropped_not_joined;
+      bump(stats_.dropped_not_joined);
       continue;
     }
     const std::span<std::uint8_t> frame(buf + skip, static_cast<std::size_t>(n) - skip);
     if (!vnet_) {
       queue(socket, {}, frame, server_index, counter);
+      ++datagrams;
       continue;
     }
     const SplitError e = segmenter_.split(virtio_net::load({buf, virtio_net::kHeaderSize}), frame);
     if (e != SplitError::none) {
-      ++stats_.dropped_bad_vnet;
+      bump(stats_.dropped_bad_vnet);
       VS_DEBUG("TAP frame of %zu bytes dropped: %s", frame.size(), to_string(e));
       continue;
     }
     const auto segments = segmenter_.segments();
-    if (segments.size() > 1) ++stats_.super_frames;
+    if (segments.size() > 1) bump(stats_.super_frames);
     // Payloads point into this read's buffer: keep the train whole in one flush.
     if (tx_.room() < segments.size()) flush(socket);
     for (const Segment& s : segments) queue(socket, s.headers, s.payload, server_index, counter);
+    datagrams += segments.size();
   }
+  bump(stats_.datagrams, datagrams);
   if (socket >= 0) flush(socket);
-  stats_.sent -= stats_.send_errors - errors_before;
-  return reads;
+  return datagrams;
 }
 
 }  // namespace vswitch

@@ -8,29 +8,31 @@
 #include <vector>
 
 #include "client_offloads.hpp"
+#include "vswitch/counter.hpp"
 #include "vswitch/segmenter.hpp"
 #include "vswitch/tap_device.hpp"
 #include "vswitch/udp_batch.hpp"
 
 namespace vswitch {
 
+// Written by the transmit thread, read by the logging one (vswitch/counter.hpp).
 struct TapTxStats {
-  std::uint64_t frames = 0;          // reads from the TAP
-  std::uint64_t super_frames = 0;    // reads that were split into two or more segments
-  std::uint64_t segments = 0;        // datagrams made from the reads
-  std::uint64_t sent = 0, send_errors = 0;
-  std::uint64_t dropped_not_joined = 0;
-  std::uint64_t dropped_bad_vnet = 0;  // header the segmenter refused (counted, never sent)
+  Counter frames{0};              // reads from the TAP
+  Counter super_frames{0};        // reads that were split into two or more segments
+  Counter datagrams{0};           // datagrams made from the reads
+  Counter send_errors{0};         // datagrams the kernel refused
+  Counter dropped_not_joined{0};  // frames read while no session exists
+  Counter dropped_bad_vnet{0};    // header the segmenter refused (counted, never sent)
 };
 
 class TapToServer {
  public:
   TapToServer(TapDevice& tap, const ClientOffloads& offloads, std::size_t max_frame);
 
-  // Reads one round of frames from the TAP and sends them as DATA for `server_index`, counting
-  // each datagram in `counter`. With `socket` < 0 (no session) the frames are dropped and
-  // counted. Returns the number of reads (0: the TAP is drained).
-  std::size_t pump(int socket, std::uint32_t server_index, std::uint64_t& counter) noexcept;
+  // Reads one round of frames from the TAP and sends them as DATA for `server_index`, numbering
+  // each datagram from `counter` (shared with keepalives). With `socket` < 0 (no session) the
+  // frames are dropped and counted. Returns the number of datagrams sent.
+  std::size_t pump(int socket, std::uint32_t server_index, std::atomic<std::uint64_t>& counter) noexcept;
 
   void enable_gso(bool on) noexcept { tx_.enable_gso(on); }
   const TapTxStats& stats() const noexcept { return stats_; }
@@ -38,7 +40,7 @@ class TapToServer {
 
  private:
   void queue(int socket, std::span<const std::uint8_t> header, std::span<const std::uint8_t> payload,
-             std::uint32_t server_index, std::uint64_t& counter) noexcept;
+             std::uint32_t server_index, std::atomic<std::uint64_t>& counter) noexcept;
   void flush(int socket) noexcept;
 
   TapDevice& tap_;

@@ -196,8 +196,8 @@ std::size_t UdpTxBatch::flush(int fd) noexcept {
     if (n > 0) {
       for (std::size_t i = done; i < done + static_cast<std::size_t>(n); ++i) {
         if (messages_[i].slots < 2) continue;
-        ++stats_.trains;
-        stats_.train_datagrams += messages_[i].slots;
+        bump(stats_.trains);
+        bump(stats_.train_datagrams, messages_[i].slots);
       }
       done += static_cast<std::size_t>(n);
       continue;
@@ -208,7 +208,7 @@ std::size_t UdpTxBatch::flush(int fd) noexcept {
     if (m.slots > 1 && errno == EIO) {
       // The egress device cannot checksum, so the kernel cannot segment: no more trains.
       gso_ = false;
-      ++stats_.gso_fallbacks;
+      bump(stats_.gso_fallbacks);
       refused += send_one_by_one(fd, m);
     } else {
       refused += m.slots;  // the message at `done` failed: skip it and carry on with the rest

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "server_loop.hpp"
+#include "vswitch/counter.hpp"
 #include "vswitch/underlay.hpp"
 #include "vswitch/xsk_socket.hpp"
 
@@ -34,12 +35,7 @@ class PortRoutes {
   std::vector<Entry> routes_;
 };
 
-// Written by one worker, read by the control thread: a relaxed load and store is enough (no
-// locked read-modify-write on the per-packet path).
-inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {
-  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
-
+// Written by the worker, read by the control thread (vswitch/counter.hpp).
 struct QueueCounters {
   std::atomic<std::uint64_t> rx{0};
   std::atomic<std::uint64_t> tx_in_place{0};  // forwarded in the chunk they arrived in

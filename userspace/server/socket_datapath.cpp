@@ -122,11 +122,11 @@ report::Facts SocketDatapath::facts() const {
   return {{"datapath", "socket"},
           {"batch", std::to_string(rx_.count())},
           {"udp_gro", gro_ ? "on" : "off"},
-          {"udp_gso", tx_.gso() ? "on" : t.gso_fallbacks != 0 ? "off (EIO fallback)" : "off"},
+          {"udp_gso", tx_.gso() ? "on" : read(t.gso_fallbacks) != 0 ? "off (EIO fallback)" : "off"},
           {"rx_datagrams", std::to_string(received_)},
           {"rx_messages", std::to_string(received_messages_)},
-          {"tx_trains", std::to_string(t.trains)},
-          {"tx_train_datagrams", std::to_string(t.train_datagrams)}};
+          {"tx_trains", std::to_string(read(t.trains))},
+          {"tx_train_datagrams", std::to_string(read(t.train_datagrams))}};
 }
 
 }  // namespace vswitch

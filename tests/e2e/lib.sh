@@ -13,7 +13,7 @@
 set -u
 
 BIN_DIR=$(readlink -f "${BIN_DIR:-$(dirname "${BASH_SOURCE[0]}")/../../build}")
-P=vst
+P=${NS_PREFIX:-vst}  # benchmarks reuse this topology under their own prefix
 NS_NET=$P-net
 NS_SRV=$P-srv
 SRV_IP=198.18.0.1

@@ -3,7 +3,8 @@
 #  1. the server's forwarding rate per datapath (socket, afxdp-generic, afxdp-native) with the
 #     load generator pinned to the other core, and the CPU each costs per forwarded packet;
 #  2. end to end through real vport clients (iperf3 TCP, UDP 64-byte pps, ping), and
-#  3. the same for the peer L2 VPNs in ../shared/peers, with each row's ratio to ours.
+#  3. the same for the peer L2 VPNs in ../shared/peers, with each row's ratio to ours;
+#  4. the client fast path one acceleration at a time (scripts/bench_offloads.sh).
 # Prints markdown tables and writes bench/results/<time>.{md,json}. Every load is bounded.
 #
 #   bn-gen 198.18.1.2 (vswitch-bench, CPU 1) <--veth--> bn-srv 198.18.1.1 (vswitch + its NAPI, CPU 0)
@@ -16,7 +17,7 @@
 # Environment: DUR (s per forwarding run, 5), RUNS (2), SIZES ("64 512 1400"),
 # DATAPATHS ("socket afxdp-generic afxdp-native"), PEERS ("vxlan tinc openvpn"; "" skips),
 # E2E (1: run part 2 and 3), PEERS_DIR (../shared/peers), PACED_PPS (300000: the fixed rate at
-# which CPU per packet is compared).
+# which CPU per packet is compared), LADDER (1: run part 4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) -eq 0 ]] || { echo "bench: run as root (namespaces, XDP)" >&2; exit 1; }
@@ -26,6 +27,7 @@ SIZES=${SIZES:-64 512 1400}
 DATAPATHS=${DATAPATHS:-socket afxdp-generic afxdp-native}
 PEERS=${PEERS-vxlan tinc openvpn}
 E2E=${E2E:-1}
+LADDER=${LADDER:-1}
 PACED_PPS=${PACED_PPS:-300000}
 PEERS_DIR=$(readlink -f "${PEERS_DIR:-../shared/peers}")
 
@@ -227,4 +229,10 @@ if [[ $E2E == 1 ]]; then
   } | tee -a "$E2E_OUT"
   rm -f "$WORK.e2e.log"
 fi
-log "results: $MD ${E2E_OUT:-}  $JSON"
+# ---------------------------------------------------------------- 4. offload ablation ladder
+if [[ $LADDER == 1 ]]; then
+  LADDER_OUT="$OUT/$STAMP-offloads.md"
+  log "client fast path, one acceleration at a time"
+  BIN_DIR=$BIN DUR=$DUR OUT="$LADDER_OUT" bash scripts/bench_offloads.sh
+fi
+log "results: $MD ${E2E_OUT:-} ${LADDER_OUT:-} $JSON"

@@ -15,6 +15,8 @@
 #   +udp-gro    trains arrive as one message (server and clients: UDP_GRO)
 #   +coalesce   TCP segments merged into one TAP write (userspace GRO): the default
 #   +tx-thread  the client's TAP -> server direction on a thread of its own
+#   4-streams   the default client, iperf3 -P 4 (the baseline of the next step)
+#   +queues2    multi-queue TAP: 2 queues, a transmit thread each, iperf3 -P 4
 # CPU is utime+stime of each process over the iperf3 run (100 = one core); ping is 100 probes
 # 20 ms apart during the run. Environment: DUR (5 s), DATAPATHS ("socket afxdp-native
 # afxdp-generic"), FAMILIES ("v4 v6"), STEPS (all of the above), OUT (markdown file).
@@ -24,14 +26,15 @@ export NS_PREFIX=bo
 DUR=${DUR:-5}
 DATAPATHS=${DATAPATHS:-socket afxdp-native afxdp-generic}
 FAMILIES=${FAMILIES:-v4 v6}
-STEPS=${STEPS:-plain +mmsg +tso +udp-gso +udp-gro +coalesce +tx-thread}
+STEPS=${STEPS:-plain +mmsg +tso +udp-gso +udp-gro +coalesce +tx-thread 4-streams +queues2}
 OUT=${OUT:-/dev/null}
 BIN_DIR=${BIN_DIR:-$PWD/build}
 DATAPATH=socket
 . tests/e2e/lib.sh
 require_root
 
-step_args() {  # step_args STEP: sets SRV_ARGS and CLI_ARGS
+step_args() {  # step_args STEP: sets SRV_ARGS, CLI_ARGS and STREAMS
+  STREAMS=1
   case $1 in
     plain) SRV_ARGS=(--no-offload); CLI_ARGS=(--no-offload --no-batching) ;;
     +mmsg) SRV_ARGS=(--no-offload); CLI_ARGS=(--no-offload) ;;
@@ -40,6 +43,8 @@ step_args() {  # step_args STEP: sets SRV_ARGS and CLI_ARGS
     +udp-gro) SRV_ARGS=(); CLI_ARGS=(--no-coalesce) ;;
     +coalesce) SRV_ARGS=(); CLI_ARGS=() ;;
     +tx-thread) SRV_ARGS=(); CLI_ARGS=(--tx-thread) ;;
+    4-streams) SRV_ARGS=(); CLI_ARGS=(); STREAMS=4 ;;
+    +queues2) SRV_ARGS=(); CLI_ARGS=(--queues 2); STREAMS=4 ;;
     *) echo "unknown step $1" >&2; exit 1 ;;
   esac
 }
@@ -83,7 +88,7 @@ for dp in $DATAPATHS; do
       t0=($(ticks "$SERVER_PID") $(ticks "${CLIENT_PID[1]}") $(ticks "${CLIENT_PID[2]}"))
       n $P-c1 ping -c 100 -i 0.02 -W 1 "$dst" >"$WORK/ping.txt" 2>&1 &
       pinger=$!
-      n $P-c1 timeout $((DUR + 15)) iperf3 -c "$dst" -t "$DUR" -J >"$WORK/iperf.json" 2>/dev/null
+      n $P-c1 timeout $((DUR + 15)) iperf3 -c "$dst" -t "$DUR" -P "$STREAMS" -J >"$WORK/iperf.json" 2>/dev/null
       t1=($(ticks "$SERVER_PID") $(ticks "${CLIENT_PID[1]}") $(ticks "${CLIENT_PID[2]}"))
       wait $pinger $srv 2>/dev/null
       gbps=$(jq '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' "$WORK/iperf.json" 2>/dev/null || echo "-")

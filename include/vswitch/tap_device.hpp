@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "vswitch/mac_addr.hpp"
 #include "vswitch/result.hpp"
@@ -21,9 +22,14 @@ class TapDevice {
   // `name` empty lets the kernel pick "vportN". Fails with a clear message when the name is
   // taken, /dev/net/tun is missing, or the caller lacks CAP_NET_ADMIN.
   // `offloads`: ask for the virtio-net header and checksum/TSO offloads, and USO when `uso`.
-  static Result<TapDevice> create(const std::string& name, bool offloads = false, bool uso = true);
+  // `queues` > 1 opens a multi-queue TAP (IFF_MULTI_QUEUE): one fd per queue; the kernel
+  // spreads the flows it sends out over the queues, by the queue that last wrote each flow.
+  static Result<TapDevice> create(const std::string& name, bool offloads = false, bool uso = true,
+                                  unsigned queues = 1);
 
-  int fd() const noexcept { return fd_.get(); }
+  int fd() const noexcept { return fds_[0].get(); }
+  int queue_fd(std::size_t queue) const noexcept { return fds_[queue].get(); }
+  std::size_t queues() const noexcept { return fds_.size(); }
   const std::string& name() const noexcept { return name_; }
   // Every read and write carries a virtio_net::Header in front of the frame.
   bool vnet_header() const noexcept { return vnet_header_; }
@@ -40,7 +46,7 @@ class TapDevice {
   Status set_up();
 
  private:
-  UniqueFd fd_;
+  std::vector<UniqueFd> fds_;  // one per queue
   std::string name_;
   bool vnet_header_ = false;
   unsigned offloads_ = 0;

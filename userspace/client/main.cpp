@@ -25,6 +25,7 @@ struct Options {
   std::string mac;
   unsigned mtu = 0;
   unsigned keepalive = 25;
+  unsigned queues = 1;
   std::string log_level = "info";
   bool no_offload = false, no_tap_offload = false, no_udp_gso = false, no_udp_gro = false;
   bool no_coalesce = false, no_batching = false, no_uso = false, tx_thread = false;
@@ -70,6 +71,10 @@ int main(int argc, char** argv) {
   app.add_flag("--no-udp-gro", o.no_udp_gro, "receive datagram by datagram (no UDP_GRO)");
   app.add_flag("--no-coalesce", o.no_coalesce, "write every received frame to the TAP on its own");
   app.add_flag("--no-batching", o.no_batching, "one syscall per datagram (no recvmmsg/sendmmsg)");
+  app.add_option("--queues", o.queues,
+                 "TAP queues (IFF_MULTI_QUEUE), one transmit thread each; flows are spread by hash")
+      ->check(CLI::Range(1u, 16u))
+      ->capture_default_str();
   app.add_flag("--tx-thread", o.tx_thread,
                "run TAP -> server on a thread of its own (default: both directions in one thread, "
                "which measured as fast with offloads and 2x faster without on 2 cores)");
@@ -107,7 +112,7 @@ int main(int argc, char** argv) {
 
   auto signals = SignalFd::create({SIGUSR1});
   if (!signals) return fail(signals.error().message);
-  auto tap = TapDevice::create(o.tap, off.tap_offloads, !o.no_uso);
+  auto tap = TapDevice::create(o.tap, off.tap_offloads, !o.no_uso, o.queues);
   if (!tap) return fail(tap.error().message);
   if (auto s = tap->set_mtu(config.mtu); !s) return fail(s.error().message);
   if (mac)
@@ -124,7 +129,8 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(config.network));
 
   if (!tap->vnet_header()) off.coalesce = false;
-  VS_INFO("data path: %s; tap offloads: %s", off.summary().c_str(), tap->offload_summary().c_str());
+  VS_INFO("data path: %s; tap offloads: %s; tap queues: %zu", off.summary().c_str(),
+          tap->offload_summary().c_str(), tap->queues());
   PortClient client(*tap, config);
   return client.run(*signals);
 }

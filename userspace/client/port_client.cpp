@@ -36,12 +36,14 @@ PortClient::PortClient(TapDevice& tap, const ClientConfig& config)
       config_(config),
       rx_(rx_messages(config.offloads),
           config.offloads.udp_gro ? kGroBuffer : protocol::kDataHeaderSize + kMaxFrame + 1, config.offloads.udp_gro),
-      to_server_(tap, config.offloads, kMaxFrame),
       // A GRO message of 64 KB holds at most ~1,100 datagrams of 60 bytes; room for a round
       // of them before the coalescer must flush early.
       to_tap_(tap, config.offloads, config.offloads.udp_gro ? 1024 : kBatch),
       stop_event_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-  to_server_.enable_gso(config.offloads.udp_gso);
+  for (std::size_t q = 0; q < tap.queues(); ++q) {
+    to_server_.push_back(std::make_unique<TapToServer>(tap, q, config.offloads, kMaxFrame));
+    to_server_.back()->enable_gso(config.offloads.udp_gso);
+  }
 }
 
 PortClient::~PortClient() { stop_transmit(); }
@@ -52,8 +54,9 @@ void PortClient::publish_session() noexcept {
   tx_socket_.store(socket_.get(), std::memory_order_release);  // last: the rest is visible with it
 }
 
-void PortClient::transmit_loop() noexcept {
-  pollfd fds[2] = {{tap_.fd(), POLLIN, 0}, {stop_event_.get(), POLLIN, 0}};
+void PortClient::transmit_loop(std::size_t queue) noexcept {
+  TapToServer& to_server = *to_server_[queue];
+  pollfd fds[2] = {{tap_.queue_fd(queue), POLLIN, 0}, {stop_event_.get(), POLLIN, 0}};
   for (;;) {
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
       VS_ERROR("poll (transmit): %s", std::strerror(errno));
@@ -64,15 +67,17 @@ void PortClient::transmit_loop() noexcept {
     const int socket = tx_socket_.load(std::memory_order_acquire);
     const std::uint32_t index = tx_server_index_.load(std::memory_order_relaxed);
     // Traffic proves the session to NAT boxes as well as a keepalive would.
-    if (to_server_.pump(socket, index, tx_counter_) != 0) tx_active_.store(true, std::memory_order_relaxed);
+    if (to_server.pump(socket, index, tx_counter_) != 0) tx_active_.store(true, std::memory_order_relaxed);
   }
 }
 
 void PortClient::stop_transmit() noexcept {
-  if (!transmit_thread_.joinable()) return;
+  if (transmit_threads_.empty()) return;
+  // The count stays set (nobody reads it), so every thread's poll sees it.
   const std::uint64_t one = 1;
   if (::write(stop_event_.get(), &one, sizeof one) < 0) VS_ERROR("eventfd: %s", std::strerror(errno));
-  transmit_thread_.join();
+  for (auto& t : transmit_threads_) t.join();
+  transmit_threads_.clear();
 }
 
 bool PortClient::ensure_socket() {
@@ -255,8 +260,9 @@ int PortClient::run(SignalFd& signals) {
     return 1;
   }
   start_joining(Clock::now(), "");
-  const bool inline_transmit = !config_.offloads.tx_thread;
-  if (!inline_transmit) transmit_thread_ = std::thread([this] { transmit_loop(); });
+  const bool inline_transmit = !config_.offloads.tx_thread && to_server_.size() == 1;
+  if (!inline_transmit)
+    for (std::size_t q = 0; q < to_server_.size(); ++q) transmit_threads_.emplace_back([this, q] { transmit_loop(q); });
   for (;;) {
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_deadline() - Clock::now());
     pollfd fds[3] = {{signals.fd(), POLLIN, 0}, {inline_transmit ? tap_.fd() : -1, POLLIN, 0}, {socket_.get(), POLLIN, 0}};
@@ -273,7 +279,7 @@ int PortClient::run(SignalFd& signals) {
       else if (sig != 0) break;
     }
     if (socket_.valid() && fds[2].revents != 0) on_udp_readable(now);
-    if (fds[1].revents != 0 && to_server_.pump(tx_socket_.load(std::memory_order_relaxed), server_index_, tx_counter_) != 0)
+    if (fds[1].revents != 0 && to_server_[0]->pump(tx_socket_.load(std::memory_order_relaxed), server_index_, tx_counter_) != 0)
       tx_active_.store(true, std::memory_order_relaxed);
     on_timer(Clock::now());
   }
@@ -289,10 +295,25 @@ int PortClient::run(SignalFd& signals) {
 
 void PortClient::log_stats(const char* when) const {
   using ull = unsigned long long;
-  const TapTxStats& t = to_server_.stats();
-  const UdpTxStats& u = to_server_.udp_stats();
+  TapTxStats t;
+  UdpTxStats u;
+  std::string per_queue;
+  for (const auto& q : to_server_) {
+    const TapTxStats& s = q->stats();
+    bump(t.frames, read(s.frames));
+    bump(t.super_frames, read(s.super_frames));
+    bump(t.datagrams, read(s.datagrams));
+    bump(t.send_errors, read(s.send_errors));
+    bump(t.dropped_not_joined, read(s.dropped_not_joined));
+    bump(t.dropped_bad_vnet, read(s.dropped_bad_vnet));
+    bump(u.trains, read(q->udp_stats().trains));
+    bump(u.train_datagrams, read(q->udp_stats().train_datagrams));
+    bump(u.gso_fallbacks, read(q->udp_stats().gso_fallbacks));
+    per_queue += (per_queue.empty() ? "" : " ") + std::to_string(read(s.frames));
+  }
   const TapRxStats& r = to_tap_.stats();
   const CoalescerStats& c = to_tap_.coalescer_stats();
+  if (to_server_.size() > 1) VS_INFO("%s: tap->server reads per queue: %s", when, per_queue.c_str());
   const double trains = double(read(u.trains));
   VS_INFO("%s: tap->server: reads %llu (super-frames %llu), datagrams %llu (in %llu UDP GSO trains of %.1f, "
           "gso fallbacks %llu), send errors %llu, dropped (not joined %llu, bad vnet header %llu)",

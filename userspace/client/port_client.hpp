@@ -7,9 +7,10 @@
 // server, ICMP "port unreachable" (ECONNREFUSED on the connected socket), or three keepalive
 // intervals without a word from the server.
 //
-// Threads: by default one thread runs everything. With --tx-thread the transmit direction
-// (TAP -> server) gets a thread of its own while the main thread keeps the session and the
-// receive direction (server -> TAP). They share the socket and the session through atomics:
+// Threads: by default one thread runs everything. With --tx-thread, or a multi-queue TAP
+// (--queues N: one transmit thread per queue), the transmit direction (TAP -> server) runs on
+// threads of its own while the main thread keeps the session and the receive direction
+// (server -> TAP). All share one UDP socket, so the server sees one port either way. They share the socket and the session through atomics:
 // DATA goes out only while tx_socket_ holds the joined socket, with the server's index and the
 // counter published before it. (On 2 cores the extra thread bought nothing with offloads and
 // halved the per-frame path: docs/benchmarks.md.)
@@ -17,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -70,7 +72,7 @@ class PortClient {
   enum class State { joining, joined };
 
   void on_timer(TimePoint now);
-  void transmit_loop() noexcept;
+  void transmit_loop(std::size_t queue) noexcept;
   void stop_transmit() noexcept;
   void publish_session() noexcept;
   void on_udp_readable(TimePoint now);
@@ -96,7 +98,7 @@ class PortClient {
   std::string last_socket_error_;
   bool gro_ = false;  // UDP_GRO is on for the current socket
   UdpRxBatch rx_;
-  TapToServer to_server_;
+  std::vector<std::unique_ptr<TapToServer>> to_server_;  // one per TAP queue
   ServerToTap to_tap_;
   ClientStats stats_;
 
@@ -105,8 +107,8 @@ class PortClient {
   std::atomic<std::uint32_t> tx_server_index_{0};
   std::atomic<std::uint64_t> tx_counter_{0};  // numbers DATA and KEEPALIVE toward the server
   std::atomic<bool> tx_active_{false};        // DATA went out since the last keepalive deadline
-  UniqueFd stop_event_;                       // eventfd: wakes the transmit thread to exit
-  std::thread transmit_thread_;
+  UniqueFd stop_event_;                       // eventfd: wakes the transmit threads to exit
+  std::vector<std::thread> transmit_threads_;
 };
 
 }  // namespace vswitch

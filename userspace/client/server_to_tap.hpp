@@ -2,6 +2,8 @@
 // With TAP offloads and coalescing on, the frames of one receive round go through the
 // TcpCoalescer and each TCP flow's consecutive segments are written as one super-frame; the
 // round is flushed before the next receive reuses its buffers, so nothing waits on a timer.
+// On a multi-queue TAP each flow is written to the queue its symmetric hash picks: the kernel
+// then sends that flow's traffic out on the same queue, so one transmit worker owns a flow.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +35,7 @@ class ServerToTap {
 
  private:
   void write(std::span<const iovec> iov, std::size_t frames) noexcept;
+  int queue_fd_for(std::span<const std::uint8_t> frame) const noexcept;
 
   TapDevice& tap_;
   const bool vnet_;

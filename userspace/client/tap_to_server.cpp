@@ -18,8 +18,8 @@ constexpr std::size_t kTxSlots = 1024;
 
 }  // namespace
 
-TapToServer::TapToServer(TapDevice& tap, const ClientOffloads& offloads, std::size_t max_frame)
-    : tap_(tap),
+TapToServer::TapToServer(TapDevice& tap, std::size_t queue, const ClientOffloads& offloads, std::size_t max_frame)
+    : fd_(tap.queue_fd(queue)),
       vnet_(tap.vnet_header()),
       reads_per_round_(tap.vnet_header() ? 8 : 64),
       buffer_size_(tap.vnet_header() ? kSuperFrameBuffer : max_frame),
@@ -50,7 +50,7 @@ std::size_t TapToServer::pump(int socket, std::uint32_t server_index, std::atomi
   std::size_t datagrams = 0;
   for (std::size_t reads = 0; reads < reads_per_round_; ++reads) {
     std::uint8_t* buf = &buffers_[reads * buffer_size_];
-    const ssize_t n = ::read(tap_.fd(), buf, buffer_size_);
+    const ssize_t n = ::read(fd_, buf, buffer_size_);
     if (n < 0) break;  // EAGAIN: drained
     bump(stats_.frames);
     const std::size_t skip = vnet_ ? virtio_net::kHeaderSize : 0;

@@ -27,7 +27,8 @@ struct TapTxStats {
 
 class TapToServer {
  public:
-  TapToServer(TapDevice& tap, const ClientOffloads& offloads, std::size_t max_frame);
+  // Reads TAP queue `queue` (0 for a single-queue TAP).
+  TapToServer(TapDevice& tap, std::size_t queue, const ClientOffloads& offloads, std::size_t max_frame);
 
   // Reads one round of frames from the TAP and sends them as DATA for `server_index`, numbering
   // each datagram from `counter` (shared with keepalives). With `socket` < 0 (no session) the
@@ -43,7 +44,7 @@ class TapToServer {
              std::uint32_t server_index, std::atomic<std::uint64_t>& counter) noexcept;
   void flush(int socket) noexcept;
 
-  TapDevice& tap_;
+  const int fd_;
   const bool vnet_;
   std::size_t reads_per_round_;
   std::size_t buffer_size_;

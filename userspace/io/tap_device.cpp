@@ -64,37 +64,61 @@ std::string TapDevice::offload_summary() const {
   return s.empty() ? "none" : s;
 }
 
-Result<TapDevice> TapDevice::create(const std::string& name, bool offloads, bool uso) {
+namespace {
+
+Result<UniqueFd> open_tun() {
+  UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+  if (fd.valid()) return fd;
+  const int err = errno;
+  if (err == ENOENT) return Error{"/dev/net/tun does not exist (load the tun module: modprobe tun)"};
+  return errno_error("cannot open /dev/net/tun" + privilege_hint(err), err);
+}
+
+}  // namespace
+
+Result<TapDevice> TapDevice::create(const std::string& name, bool offloads, bool uso, unsigned queues) {
   if (name.size() >= IFNAMSIZ) return Error{"TAP name '" + name + "' is longer than 15 characters"};
+  if (queues == 0) return Error{"a TAP needs at least one queue"};
   // TUNSETIFF would silently attach to an existing persistent TAP of that name: refuse instead.
   if (!name.empty() && if_nametoindex(name.c_str()) != 0)
     return Error{"interface '" + name + "' already exists (choose another --tap name)"};
   TapDevice tap;
-  tap.fd_.reset(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
-  if (!tap.fd_.valid()) {
-    const int err = errno;
-    if (err == ENOENT) return Error{"/dev/net/tun does not exist (load the tun module: modprobe tun)"};
-    return errno_error("cannot open /dev/net/tun" + privilege_hint(err), err);
-  }
+  auto first = open_tun();
+  if (!first) return first.error();
+  tap.fds_.push_back(std::move(first).value());
   unsigned features = 0;
-  if (offloads && ::ioctl(tap.fd_.get(), TUNGETFEATURES, &features) != 0) features = 0;
+  if (::ioctl(tap.fd(), TUNGETFEATURES, &features) != 0) features = 0;
+  if (queues > 1 && (features & IFF_MULTI_QUEUE) == 0)
+    return Error{"this kernel's TAP has no multi-queue support (IFF_MULTI_QUEUE): use --queues 1"};
   tap.vnet_header_ = offloads && (features & IFF_VNET_HDR) != 0;
   if (offloads && !tap.vnet_header_) VS_INFO("this kernel's TAP has no virtio-net header: offloads off");
   ifreq ifr = named_ifreq(name.empty() ? "vport%d" : name);
-  ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | (tap.vnet_header_ ? IFF_VNET_HDR : 0));
-  if (::ioctl(tap.fd_.get(), TUNSETIFF, &ifr) != 0) {
+  ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | (tap.vnet_header_ ? IFF_VNET_HDR : 0) |
+                                     (queues > 1 ? IFF_MULTI_QUEUE : 0));
+  if (::ioctl(tap.fd(), TUNSETIFF, &ifr) != 0) {
     const int err = errno;
     if (err == EBUSY || err == EEXIST) return Error{"TAP name '" + name + "' is taken"};
     return errno_error("cannot create TAP device" + privilege_hint(err), err);
   }
   tap.name_ = ifr.ifr_name;
+  // The other queues attach to the device just created, by its name and with the same flags.
+  for (unsigned q = 1; q < queues; ++q) {
+    auto fd = open_tun();
+    if (!fd) return fd.error();
+    ifreq attach = named_ifreq(tap.name_);
+    attach.ifr_flags = ifr.ifr_flags;
+    if (::ioctl(fd->get(), TUNSETIFF, &attach) != 0)
+      return errno_error("cannot open queue " + std::to_string(q) + " of " + tap.name_);
+    tap.fds_.push_back(std::move(fd).value());
+  }
+  // Header size and offloads belong to the device, not to a queue: set once.
   if (tap.vnet_header_) {
     int size = virtio_net::kHeaderSize;
-    if (::ioctl(tap.fd_.get(), TUNSETVNETHDRSZ, &size) != 0)
+    if (::ioctl(tap.fd(), TUNSETVNETHDRSZ, &size) != 0)
       return errno_error("cannot set the virtio-net header size on " + tap.name_);
     for (const unsigned attempt : kOffloadAttempts) {
       if (!uso && (attempt & virtio_net::kTunFUso4) != 0) continue;
-      if (::ioctl(tap.fd_.get(), TUNSETOFFLOAD, attempt) == 0) {
+      if (::ioctl(tap.fd(), TUNSETOFFLOAD, attempt) == 0) {
         tap.offloads_ = attempt;
         break;
       }

@@ -11,6 +11,12 @@ namespace vswitch::ethernet {
 
 inline constexpr std::size_t kHeaderSize = 14;
 
+// EtherTypes the parsers of overlay and underlay frames need.
+inline constexpr std::uint16_t kTypeIpv4 = 0x0800;
+inline constexpr std::uint16_t kTypeIpv6 = 0x86dd;
+inline constexpr std::uint16_t kTypeVlan = 0x8100;  // 802.1Q
+inline constexpr std::uint16_t kTypeQinQ = 0x88a8;  // 802.1ad
+
 // The caller guarantees frame.size() >= kHeaderSize.
 inline MacAddr destination(std::span<const std::uint8_t> frame) noexcept {
   return MacAddr::from_bytes(frame.first(6));

@@ -1,14 +1,10 @@
 #include "vswitch/inner_packet.hpp"
 
 #include "vswitch/byte_order.hpp"
+#include "vswitch/ethernet.hpp"
 
 namespace vswitch::inner {
 namespace {
-
-constexpr std::uint16_t kEtherIpv4 = 0x0800;
-constexpr std::uint16_t kEtherIpv6 = 0x86dd;
-constexpr std::uint16_t kEtherVlan = 0x8100;
-constexpr std::uint16_t kEtherQinQ = 0x88a8;
 
 bool is_ipv6_extension(std::uint8_t next) noexcept {
   return next == 0 || next == 43 || next == 60;  // hop-by-hop, routing, destination options
@@ -21,14 +17,14 @@ bool parse(std::span<const std::uint8_t> frame, Layout& out) noexcept {
   if (frame.size() < off + 2) return false;
   std::uint16_t type = load_be16(frame.subspan(off));
   off += 2;
-  for (int tags = 0; tags < 2 && (type == kEtherVlan || type == kEtherQinQ); ++tags) {
+  for (int tags = 0; tags < 2 && (type == ethernet::kTypeVlan || type == ethernet::kTypeQinQ); ++tags) {
     if (frame.size() < off + 4) return false;
     type = load_be16(frame.subspan(off + 2));
     off += 4;
   }
   out = Layout{};
   out.l3 = off;
-  if (type == kEtherIpv4) {
+  if (type == ethernet::kTypeIpv4) {
     if (frame.size() < off + 20 || (frame[off] >> 4) != 4) return false;
     const std::size_t ihl = static_cast<std::size_t>(frame[off] & 0x0f) * 4;
     const std::size_t total = load_be16(frame.subspan(off + 2));
@@ -40,7 +36,7 @@ bool parse(std::span<const std::uint8_t> frame, Layout& out) noexcept {
     out.fragment = (load_be16(frame.subspan(off + 6)) & 0x3fff) != 0;
     return true;
   }
-  if (type == kEtherIpv6) {
+  if (type == ethernet::kTypeIpv6) {
     if (frame.size() < off + 40 || (frame[off] >> 4) != 6) return false;
     out.ipv6 = true;
     out.ip_end = off + 40 + load_be16(frame.subspan(off + 4));

@@ -6,14 +6,11 @@
 
 #include "vswitch/byte_order.hpp"
 #include "vswitch/checksum.hpp"
+#include "vswitch/ethernet.hpp"
 
 namespace vswitch::underlay {
 namespace {
 
-constexpr std::uint16_t kEtherIpv4 = 0x0800;
-constexpr std::uint16_t kEtherIpv6 = 0x86dd;
-constexpr std::uint16_t kEtherVlan = 0x8100;
-constexpr std::uint16_t kEtherQinQ = 0x88a8;
 constexpr std::uint8_t kProtoUdp = 17;
 
 }  // namespace
@@ -23,7 +20,7 @@ ParseError parse(std::span<const std::uint8_t> frame, Packet& out) noexcept {
   std::size_t off = 12;
   std::uint16_t type = load_be16(frame.subspan(off));
   off += 2;
-  if (type == kEtherVlan || type == kEtherQinQ) {
+  if (type == ethernet::kTypeVlan || type == ethernet::kTypeQinQ) {
     if (frame.size() < off + 4) return ParseError::truncated;
     type = load_be16(frame.subspan(off + 2));
     off += 4;
@@ -31,7 +28,7 @@ ParseError parse(std::span<const std::uint8_t> frame, Packet& out) noexcept {
   out.l2_size = off;
   std::size_t udp_off = 0;
   std::size_t ip_end = 0;
-  if (type == kEtherIpv4) {
+  if (type == ethernet::kTypeIpv4) {
     if (frame.size() < off + 20) return ParseError::truncated;
     const auto ip = frame.subspan(off);
     const std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0f) * 4;
@@ -44,7 +41,7 @@ ParseError parse(std::span<const std::uint8_t> frame, Packet& out) noexcept {
     udp_off = off + ihl;
     ip_end = off + total;
     out.ipv6 = false;
-  } else if (type == kEtherIpv6) {
+  } else if (type == ethernet::kTypeIpv6) {
     if (frame.size() < off + 40) return ParseError::truncated;
     const auto ip = frame.subspan(off);
     if ((ip[0] >> 4) != 6) return ParseError::truncated;

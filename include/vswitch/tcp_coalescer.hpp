@@ -10,6 +10,8 @@
 // verified before it is merged: the kernel recomputes the checksum of a NEEDS_CSUM
 // super-frame, so a corrupt segment merged in would otherwise look valid.
 //
+// Up to 16 flows are open for merging at once (a linear scan: cheaper than hashing at the
+// flow counts of a TAP); beyond that the oldest stops merging, which is slower, never wrong.
 // Everything else passes through unchanged, in order. A batch is finished when the caller has
 // nothing more to read: there is no timer, so coalescing never adds latency.
 // Output is iovecs for writev (vnet header, head frame, then payload slices of the others):
@@ -64,8 +66,9 @@ class TcpCoalescer {
   struct Packet {
     std::int32_t first = -1, last = -1;
     std::uint32_t segments = 0;
-    // Merge state, valid when `open`: where the head's headers are and what may follow.
-    bool open = false, ipv6 = false, closed_by_short = false, psh = false;
+    // Merge state, used while the packet is in open_: where the head's headers are and what
+    // may follow.
+    bool ipv6 = false, closed_by_short = false, psh = false;
     std::uint16_t l3 = 0, l4 = 0, tcp_header = 0;
     std::uint32_t next_seq = 0;
     std::uint32_t gso_size = 0;  // payload of the head segment
@@ -79,6 +82,7 @@ class TcpCoalescer {
   bool can_append(const Packet& p, const Candidate& c) const noexcept;
   bool same_flow(const Packet& p, const Candidate& c, bool compare_ack) const noexcept;
   void close_flow(const Candidate& c) noexcept;
+  void forget_open(std::size_t i) noexcept;
   void finish_merge(Packet& p) noexcept;
 
   std::vector<Frame> frames_;

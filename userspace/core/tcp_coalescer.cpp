@@ -62,13 +62,14 @@ bool TcpCoalescer::can_append(const Packet& p, const Candidate& c) const noexcep
   return ip_length <= 0xffff;
 }
 
+void TcpCoalescer::forget_open(std::size_t i) noexcept {
+  std::memmove(&open_[i], &open_[i + 1], (open_used_ - i - 1) * sizeof open_[0]);  // keeps the age order
+  --open_used_;
+}
+
 void TcpCoalescer::close_flow(const Candidate& c) noexcept {
-  for (std::size_t i = 0; i < open_used_; ++i) {
-    if (!same_flow(packets_[static_cast<std::size_t>(open_[i])], c, false)) continue;
-    packets_[static_cast<std::size_t>(open_[i])].open = false;
-    open_[i] = open_[--open_used_];
-    --i;
-  }
+  for (std::size_t i = open_used_; i-- > 0;)
+    if (same_flow(packets_[static_cast<std::size_t>(open_[i])], c, false)) forget_open(i);
 }
 
 void TcpCoalescer::add(std::span<std::uint8_t> frame) noexcept {
@@ -127,13 +128,11 @@ void TcpCoalescer::add(std::span<std::uint8_t> frame) noexcept {
       p.psh = (flags & kTcpPsh) != 0;
       return;
     }
-    p.open = false;
-    open_[i] = open_[--open_used_];
+    forget_open(i);
     break;
   }
   const std::int32_t index = new_packet(frame_index);
   Packet& p = packets_[static_cast<std::size_t>(index)];
-  p.open = true;
   p.ipv6 = c.ipv6;
   p.l3 = static_cast<std::uint16_t>(c.l3);
   p.l4 = static_cast<std::uint16_t>(c.l4);
@@ -142,11 +141,7 @@ void TcpCoalescer::add(std::span<std::uint8_t> frame) noexcept {
   p.gso_size = p.payload = static_cast<std::uint32_t>(c.payload);
   p.psh = (flags & kTcpPsh) != 0;
   virtio_net::store({virtio_net::kFlagDataValid, virtio_net::kGsoNone, 0, 0, 0, 0}, p.vnet);
-  if (open_used_ == open_.size()) {  // forget the oldest open flow: it just stops merging
-    packets_[static_cast<std::size_t>(open_[0])].open = false;
-    std::memmove(open_.data(), open_.data() + 1, (open_used_ - 1) * sizeof open_[0]);
-    --open_used_;
-  }
+  if (open_used_ == open_.size()) forget_open(0);  // the oldest flow just stops merging
   open_[open_used_++] = index;
 }
 

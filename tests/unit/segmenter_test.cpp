@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 
 #include "tcp_frames.hpp"
@@ -182,31 +183,30 @@ TEST(Segmenter, RefusesBogusVnetHeaders) {
   auto expect = [&](virtio_net::Header h, std::span<std::uint8_t> frame, SplitError e, const char* what) {
     EXPECT_EQ(seg.split(h, frame), e) << what;
   };
-  auto h = good;
-  h.csum_start = static_cast<std::uint16_t>(b.l4 + 4);
-  expect(h, b.frame, SplitError::bad_vnet_header, "csum_start not at TCP");
-  h = good;
-  h.csum_offset = 6;
-  expect(h, b.frame, SplitError::bad_vnet_header, "csum_offset");
-  h = good;
-  h.gso_size = 0;
-  expect(h, b.frame, SplitError::bad_vnet_header, "gso_size 0");
-  h = good;
-  h.gso_type = virtio_net::kGsoTcpV6;
-  expect(h, b.frame, SplitError::bad_vnet_header, "v6 type on v4 frame");
-  h = good;
-  h.flags = 0;
-  expect(h, b.frame, SplitError::bad_vnet_header, "GSO without NEEDS_CSUM");
-  h = good;
-  h.gso_type = 3;
-  expect(h, b.frame, SplitError::unsupported, "UFO");
-  h = good;
-  h.gso_size = 10;
-  expect(h, b.frame, SplitError::too_many_segments, "400 segments");
+  struct Case {
+    const char* what;
+    std::function<void(virtio_net::Header&)> mutate;
+    SplitError want;
+  };
+  const std::vector<Case> cases = {
+      {"csum_start not at TCP", [&](auto& h) { h.csum_start = static_cast<std::uint16_t>(b.l4 + 4); },
+       SplitError::bad_vnet_header},
+      {"csum_offset", [](auto& h) { h.csum_offset = 6; }, SplitError::bad_vnet_header},
+      {"gso_size 0", [](auto& h) { h.gso_size = 0; }, SplitError::bad_vnet_header},
+      {"v6 type on v4 frame", [](auto& h) { h.gso_type = virtio_net::kGsoTcpV6; }, SplitError::bad_vnet_header},
+      {"GSO without NEEDS_CSUM", [](auto& h) { h.flags = 0; }, SplitError::bad_vnet_header},
+      {"UFO", [](auto& h) { h.gso_type = 3; }, SplitError::unsupported},
+      {"400 segments", [](auto& h) { h.gso_size = 10; }, SplitError::too_many_segments},
+  };
+  for (const auto& c : cases) {
+    auto h = good;
+    c.mutate(h);
+    expect(h, b.frame, c.want, c.what);
+  }
   for (std::size_t n = 0; n < b.header_size; ++n)
     expect(good, std::span<std::uint8_t>(b.frame).first(n), SplitError::bad_vnet_header, "truncated");
-  h = {virtio_net::kFlagNeedsCsum, 0, 0, 0, 60, 16};
-  expect(h, std::span<std::uint8_t>(b.frame).first(70), SplitError::bad_vnet_header, "csum field past end");
+  expect({virtio_net::kFlagNeedsCsum, 0, 0, 0, 60, 16}, std::span<std::uint8_t>(b.frame).first(70),
+         SplitError::bad_vnet_header, "csum field past end");
   FrameSpec frag = spec;
   frag.df = false;
   Built f = build_frame(frag);

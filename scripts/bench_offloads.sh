@@ -82,8 +82,9 @@ for dp in $DATAPATHS; do
     pings 1 198.19.0.12 2
     for fam in $FAMILIES; do
       if [[ $fam == v4 ]]; then dst=198.19.0.12; else dst=fe80::ff:fe00:2%vs0; fi
-      n $P-c2 iperf3 -s -1 >/dev/null 2>&1 &
+      n $P-c2 timeout $((DUR + 30)) iperf3 -s -1 >/dev/null 2>&1 &
       srv=$!
+      PIDS+=("$srv")
       sleep 0.3
       t0=($(ticks "$SERVER_PID") $(ticks "${CLIENT_PID[1]}") $(ticks "${CLIENT_PID[2]}"))
       n $P-c1 ping -c 100 -i 0.02 -W 1 "$dst" >"$WORK/ping.txt" 2>&1 &

@@ -68,7 +68,7 @@ in_ns demo-c1 ip neigh show dev vs0
 in_ns demo-c1 ping -6 -c 2 -i 0.5 ff02::1%vs0
 
 say "iperf3 TCP from demo-c1 to demo-c2 through the switch (5 s)"
-ip netns exec demo-c2 iperf3 -s -1 -B 198.19.0.12 >/dev/null 2>&1 &
+ip netns exec demo-c2 timeout 30 iperf3 -s -1 -B 198.19.0.12 >/dev/null 2>&1 &
 PIDS+=($!)
 sleep 0.5
 in_ns demo-c1 iperf3 -c 198.19.0.12 -t 5

@@ -23,6 +23,7 @@ blob() {
   errors_before=$(csum_errors "$to")
   n "$P-c$to" timeout 90 python3 "$HELPER" serve "$addr" 5555 >"$WORK/serve.out" 2>&1 &
   local server=$!
+  PIDS+=("$server")
   wait_for 5 grep -q listening "$WORK/serve.out"
   n "$P-c$from" timeout 90 python3 "$HELPER" send "$addr" 5555 "$BLOB" || true
   wait $server
@@ -74,6 +75,7 @@ check "no frame was dropped for a bad virtio-net header" test "$(echo "$c1" | nu
 # Test that a USO frame (one UDP_SEGMENT send on the overlay) is split into its datagrams.
 n $P-c2 timeout 20 python3 "$HELPER" udp-recv 198.19.0.12 6000 20 >"$WORK/udp.out" 2>&1 &
 receiver=$!
+PIDS+=("$receiver")
 wait_for 5 grep -q listening "$WORK/udp.out"
 sent=$(n $P-c1 python3 "$HELPER" udp-gso-send 198.19.0.12 6000 20 1000)
 wait $receiver
@@ -99,7 +101,8 @@ blob 1 2 198.19.0.12 "sender without UDP GSO"
 restart_client 1 --queues 2
 restart_client 2 --queues 2
 check "c1's TAP has two queues" grep -q "tap queues: 2" "$WORK/vport-c1.log"
-n $P-c2 iperf3 -s -1 >/dev/null 2>&1 &
+n $P-c2 timeout 40 iperf3 -s -1 >/dev/null 2>&1 &
+PIDS+=("$!")
 sleep 0.3
 check "iperf3 with 16 streams completes over two queues" n $P-c1 timeout 30 iperf3 -c 198.19.0.12 -t 3 -P 16 \
   --logfile "$WORK/mq.log"

@@ -39,7 +39,8 @@ check "c2 captured the c1<->c2 pings ($c2_seen packets)" test "$c2_seen" -ge 20
 check "c3 captured none of them ($c3_seen packets)" test "$c3_seen" -eq 0
 
 # Test that iperf3 TCP c1 -> c2 completes.
-n $P-c2 iperf3 -s -1 -B 198.19.0.12 >"$WORK/iperf3-s.log" 2>&1 &
+n $P-c2 timeout 40 iperf3 -s -1 -B 198.19.0.12 >"$WORK/iperf3-s.log" 2>&1 &
+PIDS+=("$!")
 sleep 0.5
 if n $P-c1 timeout 30 iperf3 -c 198.19.0.12 -t 3 -J >"$WORK/iperf3.json" 2>&1; then
   mbps=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' "$WORK/iperf3.json")

@@ -27,7 +27,6 @@ const char* to_string(SplitError e) noexcept;
 struct Segment {
   std::span<const std::uint8_t> headers;  // Ethernet .. transport header (empty for whole frames)
   std::span<const std::uint8_t> payload;  // slice of the super-frame, or the whole frame
-  std::size_t size() const noexcept { return headers.size() + payload.size(); }
 };
 
 class Segmenter {

@@ -48,9 +48,6 @@ class UdpRxBatch {
   std::size_t count() const noexcept { return msgs_.size(); }
   // Message i: one datagram, or several of segment_size(i) bytes each (the last may be shorter).
   std::span<std::uint8_t> data(std::size_t i) noexcept { return {&buffers_[i * buffer_size_], msgs_[i].msg_len}; }
-  std::span<const std::uint8_t> data(std::size_t i) const noexcept {
-    return {&buffers_[i * buffer_size_], msgs_[i].msg_len};
-  }
   // The size of each datagram in message i (its whole length without GRO).
   std::size_t segment_size(std::size_t i) const noexcept;
   Endpoint source(std::size_t i) const noexcept {
@@ -111,6 +108,12 @@ class UdpTxBatch {
   // Queues one datagram: `header` is copied, `payload` is referenced and must stay valid until
   // flush(). `dest` is copied; nullptr sends on a connected socket. The caller flushes when full.
   void add(const Endpoint* dest, std::span<const std::uint8_t> header,
+           std::span<const std::uint8_t> payload) noexcept {
+    add(dest, header, {}, payload);
+  }
+  // The same with the header in two parts (tunnel header, then a segment's own headers), both
+  // copied straight into the slot.
+  void add(const Endpoint* dest, std::span<const std::uint8_t> header, std::span<const std::uint8_t> header_tail,
            std::span<const std::uint8_t> payload) noexcept;
   // Sends every queued datagram. Returns how many the kernel refused (each is skipped, so one
   // bad destination does not stall the rest); `last_errno` tells why.

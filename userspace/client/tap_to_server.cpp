@@ -38,12 +38,10 @@ void TapToServer::flush(int socket) noexcept {
 
 void TapToServer::queue(int socket, std::span<const std::uint8_t> header, std::span<const std::uint8_t> payload,
                         std::uint32_t server_index, std::atomic<std::uint64_t>& counter) noexcept {
-  std::uint8_t prefix[UdpTxBatch::kMaxHeaderSize];
-  protocol::encode_data_header({server_index, counter.fetch_add(1, std::memory_order_relaxed)},
-                               {prefix, protocol::kDataHeaderSize});
-  if (!header.empty()) std::memcpy(prefix + protocol::kDataHeaderSize, header.data(), header.size());
+  std::uint8_t tunnel[protocol::kDataHeaderSize];
+  protocol::encode_data_header({server_index, counter.fetch_add(1, std::memory_order_relaxed)}, tunnel);
   if (tx_.full()) flush(socket);
-  tx_.add(nullptr, {prefix, protocol::kDataHeaderSize + header.size()}, payload);
+  tx_.add(nullptr, tunnel, header, payload);
 }
 
 std::size_t TapToServer::pump(int socket, std::uint32_t server_index, std::atomic<std::uint64_t>& counter) noexcept {

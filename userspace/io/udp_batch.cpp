@@ -4,6 +4,7 @@
 #include <netinet/udp.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -120,10 +121,13 @@ bool UdpTxBatch::joins_last_message(const Endpoint* dest, std::size_t size) cons
 }
 
 void UdpTxBatch::add(const Endpoint* dest, std::span<const std::uint8_t> header,
-                     std::span<const std::uint8_t> payload) noexcept {
+                     std::span<const std::uint8_t> header_tail, std::span<const std::uint8_t> payload) noexcept {
   Slot& s = slots_[used_];
-  const std::size_t header_size = header.size() < kMaxHeaderSize ? header.size() : kMaxHeaderSize;
-  std::memcpy(s.header, header.data(), header_size);
+  const std::size_t head_size = std::min(header.size(), kMaxHeaderSize);
+  const std::size_t tail_size = std::min(header_tail.size(), kMaxHeaderSize - head_size);
+  std::memcpy(s.header, header.data(), head_size);
+  if (tail_size != 0) std::memcpy(s.header + head_size, header_tail.data(), tail_size);
+  const std::size_t header_size = head_size + tail_size;
   iovs_[2 * used_] = {s.header, header_size};
   iovs_[2 * used_ + 1] = {const_cast<std::uint8_t*>(payload.data()), payload.size()};
   const std::size_t size = header_size + payload.size();

@@ -29,11 +29,14 @@ struct XskConfig {
   bool force_zero_copy = false;
   bool busy_poll = false;
   std::uint32_t batch = 64;
+  // No steering and no receive: the whole UMEM is the transmit pool (load generators).
+  bool transmit_only = false;
 };
 
 class XskSocket {
  public:
-  // Creates the UMEM and socket and inserts the socket into the XSKMAP slot of its queue.
+  // Creates the UMEM and socket and inserts the socket into the XSKMAP slot of its queue
+  // (not for a transmit-only socket, which takes -1).
   static Result<XskSocket> open(const std::string& ifname, const XskConfig& config, int xsk_map_fd);
   XskSocket(XskSocket&&) noexcept;
   XskSocket& operator=(XskSocket&&) noexcept;
@@ -56,10 +59,19 @@ class XskSocket {
 
   // Completed TX chunks back to the pool; returns how many.
   std::uint32_t reap_completions() noexcept;
+  // Every TX completion since the socket opened.
+  std::uint64_t completed() const noexcept;
   // Pool chunks to the fill ring, in whole batches while the pool keeps a reserve for TX.
   void refill() noexcept;
   // Tells the kernel to transmit (copy mode always needs it; zero-copy only when flagged).
   void kick_tx() noexcept;
+  // Descriptors on the TX ring the kernel has not taken yet.
+  std::uint32_t tx_pending() noexcept;
+  // Kicks until the kernel has taken every TX descriptor (bounded). Copy mode sends at most
+  // a budget (32 by default) per kick and stops early when the device drops, so one kick
+  // after a batch of 64 would leave the rest waiting for the next batch, or forever if none
+  // comes.
+  void flush_tx() noexcept;
   // The kernel's own drop counters for this socket (XDP_STATISTICS); zeros if unavailable.
   struct KernelStats {
     std::uint64_t rx_dropped = 0;        // no room: dropped before reaching the RX ring

@@ -37,6 +37,7 @@ void AfxdpWorker::run(SharedSwitch& sw, PortRoutes& routes, const std::atomic<bo
     std::uint32_t idx = 0;
     const std::uint32_t n = xsk_ring_cons__peek(&socket_.rx(), batch_, &idx);
     if (n == 0) {
+      if (socket_.tx_pending() > 0) socket_.flush_tx();  // the device refused some last time
       if (busy_poll_) {
         recvfrom(socket_.fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);  // drives NAPI
       } else {
@@ -55,6 +56,13 @@ void AfxdpWorker::process(SharedSwitch& sw, PortRoutes& routes, std::uint32_t id
                           std::uint32_t n) noexcept {
   bump(counters_.rx, n);
   bump(counters_.batches, 1);
+  // The kernel copied these packets in on another core (or the NIC did): start pulling the
+  // headers into this core's cache for the whole batch before the first one is parsed.
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::uint8_t* data = socket_.data(xsk_ring_cons__rx_desc(&socket_.rx(), idx + i)->addr);
+    __builtin_prefetch(data);
+    __builtin_prefetch(data + 64);  // the tunnel and inner Ethernet headers end past 64 bytes
+  }
   std::lock_guard lock(sw.mutex);
   const TimePoint now = Clock::now();
   for (std::uint32_t i = 0; i < n; ++i) {
@@ -158,7 +166,7 @@ void AfxdpWorker::submit_tx() noexcept {
   // Completions free TX slots; in copy mode they arrive during the kick, so retry once.
   std::uint32_t room = xsk_prod_nb_free(&tx, want);
   if (room < want) {
-    socket_.kick_tx();
+    socket_.flush_tx();
     socket_.reap_completions();
     room = xsk_prod_nb_free(&tx, want);
   }
@@ -175,7 +183,7 @@ void AfxdpWorker::submit_tx() noexcept {
   for (std::size_t i = n; i < pending_.size(); ++i) socket_.release(pending_[i].addr);
   bump(counters_.tx_dropped, pending_.size() - n);
   pending_.clear();
-  socket_.kick_tx();
+  socket_.flush_tx();
 }
 
 void AfxdpWorker::say_goodbye(SharedSwitch& sw, PortRoutes& routes) noexcept {

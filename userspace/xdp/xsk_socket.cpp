@@ -17,6 +17,9 @@ namespace vswitch {
 #ifndef SO_BUSY_POLL_BUDGET
 #define SO_BUSY_POLL_BUDGET 70
 #endif
+#ifndef XDP_MAX_TX_SKB_BUDGET
+#define XDP_MAX_TX_SKB_BUDGET 9  // Linux 6.17
+#endif
 
 // Rings must not move: libxdp keeps pointers to them inside the socket and UMEM objects.
 struct XskSocket::State {
@@ -30,6 +33,7 @@ struct XskSocket::State {
   xsk_ring_cons rx{};
   xsk_ring_prod tx{};
   std::vector<std::uint64_t> pool;  // free chunk addresses
+  std::uint64_t completed = 0;
   bool zero_copy = false;
 
   ~State() {
@@ -77,13 +81,19 @@ Result<XskSocket> XskSocket::open(const std::string& ifname, const XskConfig& co
   }
   const int fd = xsk_socket__fd(s->xsk);
   __u32 key = config.queue;
-  if (bpf_map_update_elem(xsk_map_fd, &key, &fd, BPF_ANY) != 0)
+  if (!config.transmit_only && bpf_map_update_elem(xsk_map_fd, &key, &fd, BPF_ANY) != 0)
     return errno_error("cannot register the socket of queue " + std::to_string(config.queue));
 
   xdp_options opts{};
   socklen_t len = sizeof opts;
   if (getsockopt(fd, SOL_XDP, XDP_OPTIONS, &opts, &len) == 0)
     s->zero_copy = (opts.flags & XDP_OPTIONS_ZEROCOPY) != 0;
+  if (!s->zero_copy) {
+    // Copy mode transmits at most 32 descriptors per kick by default; let one kick take the
+    // whole ring. Older kernels lack the option and keep 32: flush_tx() kicks again.
+    const unsigned budget = config.ring_size;
+    setsockopt(fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &budget, sizeof budget);
+  }
   if (config.busy_poll) {
     const int one = 1, usecs = 20, budget = static_cast<int>(config.batch);
     if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof one) != 0 ||
@@ -112,6 +122,8 @@ std::uint64_t XskSocket::chunk_of(std::uint64_t addr) const noexcept {
   return addr - addr % s_->config.frame_size;
 }
 
+std::uint64_t XskSocket::completed() const noexcept { return s_->completed; }
+
 bool XskSocket::alloc(std::uint64_t& addr) noexcept {
   if (s_->pool.empty()) return false;
   addr = s_->pool.back();
@@ -126,10 +138,12 @@ std::uint32_t XskSocket::reap_completions() noexcept {
   const std::uint32_t n = xsk_ring_cons__peek(&s_->comp, s_->config.ring_size, &idx);
   for (std::uint32_t i = 0; i < n; ++i) release(*xsk_ring_cons__comp_addr(&s_->comp, idx + i));
   if (n > 0) xsk_ring_cons__release(&s_->comp, n);
+  s_->completed += n;
   return n;
 }
 
 void XskSocket::refill() noexcept {
+  if (s_->config.transmit_only) return;
   // A quarter of the UMEM stays in the pool for frames we build ourselves (flood copies,
   // replies); the rest feeds the kernel.
   const std::size_t reserve = s_->config.frames / 4;
@@ -151,6 +165,24 @@ void XskSocket::kick_tx() noexcept {
   if (!xsk_ring_prod__needs_wakeup(&s_->tx)) return;
   // ENOBUFS, EAGAIN, EBUSY and ENETDOWN mean "try again later", not failure.
   sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
+}
+
+std::uint32_t XskSocket::tx_pending() noexcept {
+  return s_->config.ring_size - xsk_prod_nb_free(&s_->tx, s_->config.ring_size);
+}
+
+void XskSocket::flush_tx() noexcept {
+  if (s_->zero_copy) {  // the driver drains the ring on its own once woken
+    kick_tx();
+    return;
+  }
+  // Each round frees completion slots too: a full completion ring also stops the kernel.
+  for (int round = 0; round < 64 && tx_pending() > 0; ++round) {
+    if (sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EAGAIN && errno != EBUSY &&
+        errno != ENOBUFS)
+      return;  // ENETDOWN and the like: the next batch tries again
+    reap_completions();
+  }
 }
 
 XskSocket::KernelStats XskSocket::kernel_stats() const noexcept {

@@ -14,6 +14,14 @@
 # UDP stack), its process and its transmit path all run on CPU 0; the generator owns CPU 1.
 # "server core %" is CPU 0's busy time and "ns/pkt" divides it by the forwarded packets. No
 # bridge sits in between: its netfilter hooks would be measured instead of the switch.
+# The generator transmits through AF_XDP (--afxdp-tx): a UDP-socket generator tops out near
+# the AF_XDP datapaths' own rate here. "NAPI on generator core" rows leave veth's NAPI
+# unthreaded, as in the brief's calibration: the server's receive work (XDP and the copy into
+# the UMEM) then runs on CPU 1 and CPU 0 carries the workers and their transmit path. The
+# "XDP flood" row injects XDP frames with BPF_PROG_RUN (no skb, as from a NIC) far above any
+# datapath's capacity: what still gets through under overload.
+# The server's veth has UDP segmentation off: a UDP_SEGMENT train is then cut into datagrams
+# on the server's core (as on a NIC without USO) and the sink counts datagrams, not trains.
 # Environment: DUR (s per forwarding run, 5), RUNS (2), SIZES ("64 512 1400"),
 # DATAPATHS ("socket afxdp-generic afxdp-native"), PEERS ("vxlan tinc openvpn"; "" skips),
 # E2E (1: run part 2 and 3), PEERS_DIR (../shared/peers), PACED_PPS (300000: the fixed rate at
@@ -78,7 +86,7 @@ ip -n bn-srv link set bn-srv up
 ip -n bn-gen link set bn-gen up
 # GRO gives the veth a NAPI context for every datapath (XDP gives it one anyway); threaded
 # NAPI puts that context in a kthread we can pin next to the server.
-ip netns exec bn-srv ethtool -K bn-srv gro on >/dev/null 2>&1 || true
+ip netns exec bn-srv ethtool -K bn-srv gro on tx-udp-segmentation off >/dev/null 2>&1 || true
 ip netns exec bn-srv sh -c 'echo 1 > /sys/class/net/bn-srv/threaded' 2>/dev/null || true
 ip netns exec bn-gen ping -c1 -W2 198.18.1.1 >/dev/null
 # Forwarded DATA (UDP from port 9797, payload starting 01 04) is dropped at the generator's
@@ -95,6 +103,11 @@ sink_check() { ip netns exec bn-gen nft list table netdev sink >/dev/null || { l
 pin_napi() {  # the server veth's NAPI threads (they come and go with XDP attach) onto CPU 0
   local p
   for p in $(pgrep '^napi/bn-srv' 2>/dev/null); do taskset -pc 0 "$p" >/dev/null 2>&1 || true; done
+}
+napi_threaded() {  # napi_threaded 0|1: 0 runs the server veth's NAPI in the sender's softirq
+  ip netns exec bn-srv sh -c "echo $1 > /sys/class/net/bn-srv/threaded" 2>/dev/null || true
+  [[ $1 == 1 ]] && { sleep 0.2; pin_napi; }
+  return 0
 }
 sink_on
 sink_check
@@ -123,8 +136,8 @@ cpu0_busy_ticks() { awk '/^cpu0 /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }   # us
 # gen RESULT_VAR vswitch-bench args...: runs the generator pinned to CPU 1; samples the server's
 # CPU and the machine's softirq between the load's start and end; sets RUN_JSON.
 gen() {
-  ip netns exec bn-gen taskset -c 1 "$BIN/vswitch-bench" --server 198.18.1.1:9797 --bind 198.18.1.2 \
-    --duration "$DUR" "$@" >"$WORK/gen.out" 2>"$WORK/gen.err" &
+  ip netns exec bn-gen taskset -c 1 timeout $((DUR + 60)) "$BIN/vswitch-bench" --server 198.18.1.1:9797 \
+    --bind 198.18.1.2 --duration "$DUR" "$@" >"$WORK/gen.out" 2>"$WORK/gen.err" &
   local gp=$! s0 i0 t0 s1 i1 t1
   until grep -q 'load: start' "$WORK/gen.err" 2>/dev/null || ! kill -0 $gp 2>/dev/null; do sleep 0.01; done
   s0=$(proc_ticks "$SRV_PID"); c0=$(cpu0_busy_ticks); t0=$(date +%s.%N)
@@ -149,17 +162,22 @@ gen --loopback --ports 2 --frame-size 64 || true
 LOOPBACK_PPS=$(jq -r '.offered_pps|floor' "$WORK/gen.out")
 
 # ---------------------------------------------------------------- 1. forwarding rate
+XTX=(--afxdp-tx bn-gen --count-iface bn-gen)
 for dp in $DATAPATHS; do
   start_server "$dp" --fdb-max 262144 --port-max-macs 131072 || continue
   for run in $(seq "$RUNS"); do
     # Below every datapath's saturation: CPU per packet compares like with like here.
-    gen --ports 2 --frame-size 64 --rate "$PACED_PPS" --count-iface bn-gen && record "$dp" "paced ${PACED_PPS} pps 64B" "$run"
+    gen "${XTX[@]}" --ports 2 --frame-size 64 --rate "$PACED_PPS" && record "$dp" "paced ${PACED_PPS} pps 64B" "$run"
     for size in $SIZES; do
-      gen --ports 2 --frame-size "$size" --count-iface bn-gen && record "$dp" "unicast 2 ports ${size}B" "$run"
+      gen "${XTX[@]}" --ports 2 --frame-size "$size" && record "$dp" "unicast 2 ports ${size}B" "$run"
     done
-    gen --ports 64 --frame-size 64 --count-iface bn-gen && record "$dp" "unicast 64 ports 64B" "$run"
-    gen --ports 8 --mode broadcast --frame-size 64 --count-iface bn-gen && record "$dp" "broadcast 8 ports 64B" "$run"
-    gen --ports 2 --macs 50000 --frame-size 64 --count-iface bn-gen && record "$dp" "unicast 100k MACs 64B" "$run"
+    gen "${XTX[@]}" --ports 64 --frame-size 64 && record "$dp" "unicast 64 ports 64B" "$run"
+    gen "${XTX[@]}" --ports 8 --mode broadcast --frame-size 64 && record "$dp" "broadcast 8 ports 64B" "$run"
+    gen "${XTX[@]}" --ports 2 --macs 50000 --frame-size 64 && record "$dp" "unicast 100k MACs 64B" "$run"
+    napi_threaded 0
+    gen "${XTX[@]}" --ports 2 --frame-size 64 && record "$dp" "NAPI on generator core, 64B" "$run"
+    gen --xdp-live bn-gen --count-iface bn-gen --ports 2 --frame-size 64 && record "$dp" "XDP flood, NAPI on generator core, 64B" "$run"
+    napi_threaded 1
     sink_off
     gen --ports 2 --frame-size 64 --rate 20000 --receive && record "$dp" "latency 20k pps 64B" "$run"
     sink_on
@@ -171,7 +189,8 @@ echo "]" >>"$JSON"
 {
   echo "## Server forwarding rate ($(date -u +%F), $(nproc) cores, kernel $(uname -r))"
   echo
-  echo "Generator alone (loopback, server out of the loop): $LOOPBACK_PPS packets/s."
+  echo "UDP-socket generator alone (loopback, server out of the loop): $LOOPBACK_PPS packets/s; the"
+  echo "rows use the AF_XDP generator (offered pps shows what it reached) and the latency rows UDP sockets."
   echo "Server and its veth NAPI pinned to CPU 0, generator to CPU 1, $DUR s per run, $RUNS runs."
   echo "server core % = CPU 0 busy (user+system+irq+softirq); process % = the vswitch process alone"
   echo "(tick accounting also charges it softirq that ran in its context); ns/pkt = CPU 0 busy / forwarded."

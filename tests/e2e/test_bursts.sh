@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bursts: every packet of a burst is forwarded, also the tail when nothing follows it, and the
-# benchmark generator's AF_XDP transmit path speaks the protocol the switch accepts.
+# benchmark generator's AF_XDP and live XDP frame paths speak the protocol the switch accepts.
 #
 #   vst-c1 (vswitch-bench: 2 emulated ports) --+-- vswitch in vst-srv
 #
@@ -45,5 +45,14 @@ bench "$WORK/xdp-tx.json" --ports 2 --batch 64 --rate 20000 --duration 1 --afxdp
 check "the generator's AF_XDP transmit path is accepted and forwarded: $(summary "$WORK/xdp-tx.json")" \
   all_forwarded "$WORK/xdp-tx.json"
 check "the switch counted no drop" test "$(stat_value drops_total)" == 0
+
+# Live XDP frames (BPF_PROG_RUN): bursts of 64 copies, within what the rings hold. veth
+# delivers XDP frames only to a peer with NAPI (an XDP program or GRO): give the bridge port GRO.
+n $NS_NET ethtool -K $P-c1-p gro on >/dev/null
+rx_before=$(stat_value rx_frames)
+bench "$WORK/live.json" --ports 2 --duration 0.3 --xdp-live $P-c1-u --live-copies 64
+rx_after=$(stat_value rx_frames)
+check "injected XDP frames are switched and forwarded: $(summary "$WORK/live.json"), switch rx $rx_before -> $rx_after" \
+  jq -e --argjson rx $((rx_after - rx_before)) '.sent > 0 and $rx >= .sent and .forwarded == .sent' "$WORK/live.json"
 
 finish

@@ -9,7 +9,9 @@
 // generator alone: the ports send to each other directly, the server out of the loop.
 // --afxdp-tx sends the load through an AF_XDP socket instead of the ports' UDP sockets (same
 // addresses and ports, so the switch sees the same ports), for datapaths faster than a UDP
-// socket generator.
+// socket generator. --xdp-live injects copies of one frame per port with BPF_PROG_RUN's live
+// frames mode (no skb, as from a NIC driver): the fastest and cheapest load, without MAC walks
+// or per-frame timestamps.
 #include <CLI/CLI.hpp>
 
 #include <poll.h>
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "afxdp_sender.hpp"
+#include "xdp_live_sender.hpp"
 #include "vswitch/byte_order.hpp"
 #include "vswitch/checksum.hpp"
 #include "vswitch/endpoint.hpp"
@@ -53,6 +56,8 @@ struct Options {
   bool loopback = false;
   std::string count_iface;
   std::string afxdp_tx;
+  std::string xdp_live;
+  unsigned live_copies = 65536;
 };
 
 // Inner frames are IPv4/UDP packets (198.19.0.1 -> 198.19.0.2, as a VPN carries): a datapath
@@ -77,12 +82,13 @@ void put_mac(std::uint8_t* out, unsigned port, unsigned mac) {
   std::memcpy(out, m, 6);
 }
 
-std::uint64_t iface_rx_packets(const std::string& iface) {
-  std::ifstream f("/sys/class/net/" + iface + "/statistics/rx_packets");
+std::uint64_t iface_counter(const std::string& iface, const std::string& name) {
+  std::ifstream f("/sys/class/net/" + iface + "/statistics/" + name);
   std::uint64_t v = 0;
   f >> v;
   return v;
 }
+std::uint64_t iface_rx_packets(const std::string& iface) { return iface_counter(iface, "rx_packets"); }
 
 struct EmulatedPort {
   UniqueFd fd;
@@ -238,6 +244,10 @@ int main(int argc, char** argv) {
   app.add_flag("--loopback", o.loopback, "server out of the loop: ports send to each other directly");
   app.add_option("--count-iface", o.count_iface, "count forwarded packets from this interface's rx counter");
   app.add_option("--afxdp-tx", o.afxdp_tx, "send the load through an AF_XDP socket on this interface (IPv4)");
+  app.add_option("--xdp-live", o.xdp_live, "inject the load as XDP frames on this interface (IPv4, one frame per port)")
+      ->excludes("--afxdp-tx");
+  app.add_option("--live-copies", o.live_copies, "copies per BPF_PROG_RUN call with --xdp-live (each call costs a page pool)")
+      ->check(CLI::Range(64u, 1u << 22))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   const auto server = Endpoint::parse_numeric(o.server, proto::kDefaultPort);
@@ -283,16 +293,26 @@ int main(int argc, char** argv) {
   std::optional<bench::AfxdpSender> xdp_sender;
   std::vector<underlay::UnderlayRoute> xdp_routes;
   std::vector<std::span<const std::uint8_t>> xdp_batch(o.batch);
-  if (!o.afxdp_tx.empty()) {
-    if (o.loopback) die("--afxdp-tx needs a server");
+  std::optional<bench::XdpLiveSender> live_sender;
+  const std::string& xdp_iface = o.afxdp_tx.empty() ? o.xdp_live : o.afxdp_tx;
+  if (!xdp_iface.empty()) {
+    if (o.loopback) die("--afxdp-tx and --xdp-live need a server");
     for (auto& p : ports) {
-      auto route = bench::route_of_connected_socket(p.fd.get(), o.afxdp_tx);
+      auto route = bench::route_of_connected_socket(p.fd.get(), xdp_iface);
       if (!route) die(route.error().message);
       xdp_routes.push_back(*route);
     }
+  }
+  if (!o.afxdp_tx.empty()) {
     auto sender = bench::AfxdpSender::open(o.afxdp_tx);
     if (!sender) die(sender.error().message);
     xdp_sender.emplace(std::move(sender).value());
+  }
+  if (!o.xdp_live.empty()) {
+    if (o.macs > 1) die("--xdp-live sends one frame per port: --macs must be 1");
+    auto sender = bench::XdpLiveSender::open(o.xdp_live);
+    if (!sender) die(sender.error().message);
+    live_sender.emplace(std::move(sender).value());
   }
 
   Receiver receiver;
@@ -339,6 +359,8 @@ int main(int argc, char** argv) {
     }
   }
   const std::uint64_t rx0 = o.count_iface.empty() ? 0 : iface_rx_packets(o.count_iface);
+  // Frames the device refused (veth: its peer has no NAPI, or its ring was full).
+  const std::uint64_t tx_dropped0 = o.xdp_live.empty() ? 0 : iface_counter(o.xdp_live, "tx_dropped");
   std::fprintf(stderr, "load: start\n");  // the harness samples CPU between start and exit
   const std::uint64_t start = now_ns();
   const auto duration_ns = static_cast<std::uint64_t>(o.duration * 1e9);
@@ -365,6 +387,16 @@ int main(int argc, char** argv) {
       }
       store_be64({frame + kStampOffset, 8}, seq++);
       store_be64({frame + kStampOffset + 8, 8}, t);
+    }
+    if (live_sender) {  // the first message of the port's batch, whole, `live_copies` times
+      std::uint8_t frame[underlay::kMaxHeaderSize + proto::kDataHeaderSize + 1514];
+      const auto& route = xdp_routes[i];
+      std::memcpy(frame + route.header_size(), s.msgs.data(), msg_size);
+      underlay::write_headers(route, {frame, route.header_size() + msg_size}, msg_size);
+      if (const auto st = live_sender->send({frame, route.header_size() + msg_size}, o.live_copies); !st)
+        die(st.error().message);
+      sent += o.live_copies;
+      continue;
     }
     if (xdp_sender) {  // back-pressure from the ring is waiting, not refusal
       for (unsigned b = 0; b < o.batch; ++b) xdp_batch[b] = {&s.msgs[b * msg_size], msg_size};
@@ -404,6 +436,9 @@ int main(int argc, char** argv) {
       o.mode.c_str(), o.loopback ? "true" : "false", o.ports, o.macs, o.frame_size, o.batch, elapsed,
       static_cast<unsigned long long>(sent), static_cast<unsigned long long>(refused), offered_pps,
       static_cast<unsigned long long>(forwarded), fwd_pps, fwd_pps * o.frame_size * 8 / 1e9, loss);
+  if (live_sender)
+    std::printf(",\"device_tx_dropped\":%llu",
+                static_cast<unsigned long long>(iface_counter(o.xdp_live, "tx_dropped") - tx_dropped0));
   if (o.receive)
     std::printf(",\"latency_us\":{\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p999\":%.0f}", receiver.percentile(0.5),
                 receiver.percentile(0.9), receiver.percentile(0.99), receiver.percentile(0.999));

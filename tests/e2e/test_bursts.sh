@@ -50,7 +50,7 @@ check "the switch counted no drop" test "$(stat_value drops_total)" == 0
 # delivers XDP frames only to a peer with NAPI (an XDP program or GRO): give the bridge port GRO.
 n $NS_NET ethtool -K $P-c1-p gro on >/dev/null
 rx_before=$(stat_value rx_frames)
-bench "$WORK/live.json" --ports 2 --duration 0.3 --xdp-live $P-c1-u --live-copies 64
+bench "$WORK/live.json" --ports 2 --rate 20000 --duration 0.5 --xdp-live $P-c1-u --live-copies 64
 rx_after=$(stat_value rx_frames)
 check "injected XDP frames are switched and forwarded: $(summary "$WORK/live.json"), switch rx $rx_before -> $rx_after" \
   jq -e --argjson rx $((rx_after - rx_before)) '.sent > 0 and $rx >= .sent and .forwarded == .sent' "$WORK/live.json"

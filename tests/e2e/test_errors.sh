@@ -28,6 +28,7 @@ expect_error "vport without --insecure" "--insecure" n $P-c1 "$VP" --server $SRV
 # Test that bad flags and values are refused.
 expect_error "vswitch --fdb-max 0" "fdb-max" "$VS" --insecure --fdb-max 0
 expect_error "vswitch --datapath bogus" "datapath" "$VS" --insecure --datapath bogus
+expect_error "vswitch --ring-size not a power of two" "ring-size" "$VS" --insecure --ring-size 3000
 expect_error "vswitch bad --listen" "bad --listen" "$VS" --insecure --listen 198.18.0.1:99999
 expect_error "vswitch --listen on an address this host lacks" "cannot listen" \
   n $NS_SRV "$VS" --insecure --listen 198.18.9.9:$PORT --control "$WORK/x.sock"

@@ -51,6 +51,8 @@ Result<std::unique_ptr<AfxdpDatapath>> AfxdpDatapath::open(const Endpoint& liste
     xc.force_zero_copy = opts.force_zero_copy;
     xc.busy_poll = opts.busy_poll;
     xc.batch = opts.batch;
+    xc.ring_size = opts.ring_size;
+    xc.frames = 2 * opts.ring_size;
     auto sock = XskSocket::open(options.iface, xc, dp->program_.xsk_map_fd());
     if (!sock) return sock.error();
     dp->workers_.push_back(std::make_unique<AfxdpWorker>(std::move(sock).value(), dp->slow_path_.fd(),
@@ -96,6 +98,7 @@ report::Facts AfxdpDatapath::facts() const {
                   {"xsk_bind", workers_.front()->socket().zero_copy() ? "zero-copy" : "copy"},
                   {"queues", std::to_string(workers_.size())},
                   {"batch", std::to_string(options_.batch)},
+                  {"ring_size", std::to_string(options_.ring_size)},
                   {"busy_poll", options_.busy_poll ? "on" : "off"}};
   const auto bpf = program_.counters();
   f.emplace_back("bpf.redirected", std::to_string(bpf[VSWITCH_XDP_REDIRECTED]));

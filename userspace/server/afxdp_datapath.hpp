@@ -28,6 +28,9 @@ struct AfxdpOptions {
   bool force_zero_copy = false;
   bool busy_poll = false;
   std::uint32_t batch = 64;
+  // Entries per ring (fill, completion, RX, TX); the UMEM holds twice as many frames. Deep
+  // rings absorb the moments a worker is not running (preemption, a stolen vCPU).
+  std::uint32_t ring_size = 4096;
 };
 
 class AfxdpDatapath final : public Datapath {

@@ -32,6 +32,7 @@ struct Options {
   bool zero_copy = false;
   bool busy_poll = false;
   unsigned batch = 64;
+  unsigned ring_size = 4096;
   std::string control = kDefaultControlPath;
   unsigned fdb_aging = 300;
   std::size_t fdb_max = 65536;
@@ -84,6 +85,7 @@ Result<std::unique_ptr<Datapath>> open_datapath(const Options& o, const Endpoint
   xo.force_zero_copy = o.zero_copy;
   xo.busy_poll = o.busy_poll;
   xo.batch = o.batch;
+  xo.ring_size = o.ring_size;
   if (xo.iface.empty() && !listen.is_any_address()) xo.iface = interface_with_address(listen);
   if (xo.iface.empty()) {
     if (o.datapath == "afxdp") return Error{"--datapath afxdp needs --iface (or a --listen address on an interface)"};
@@ -123,6 +125,10 @@ int main(int argc, char** argv) {
   app.add_flag("--busy-poll", o.busy_poll, "AF_XDP: spin with busy polling instead of sleeping in poll()");
   app.add_option("--batch", o.batch, "AF_XDP: packets per RX/TX batch")
       ->check(CLI::Range(1u, 1024u))
+      ->capture_default_str();
+  app.add_option("--ring-size", o.ring_size,
+                 "AF_XDP: entries per ring, a power of two; each queue's UMEM holds twice as many 4 KiB frames")
+      ->check(CLI::IsMember({512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u}))
       ->capture_default_str();
   app.add_flag("--no-offload", o.no_offload, "socket datapath: neither UDP GRO nor UDP GSO");
   app.add_flag("--no-udp-gro", o.no_udp_gro, "socket datapath: receive datagram by datagram");

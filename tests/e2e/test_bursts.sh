@@ -32,6 +32,7 @@ prompt() { jq -e '.latency_us.p99 >= 0 and .latency_us.p99 < 50000' "$1" >/dev/n
 bench "$WORK/burst.json" --ports 2 --batch 64 --rate 64 --duration 1
 check "a lone burst of 64 arrives whole: $(summary "$WORK/burst.json")" all_forwarded "$WORK/burst.json"
 check "... and its tail is not held back" prompt "$WORK/burst.json"
+check "the generator's ports left with BYE" wait_for 3 ports_are 0
 
 bench "$WORK/bursts.json" --ports 2 --batch 64 --rate 20000 --duration 1
 check "paced bursts (20k pps) arrive whole: $(summary "$WORK/bursts.json")" all_forwarded "$WORK/bursts.json"

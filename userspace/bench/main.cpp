@@ -142,6 +142,17 @@ void join(std::vector<EmulatedPort>& ports, const Options& o) {
   }
 }
 
+// BYE from every joined port, as a client leaving: otherwise the switch keeps the ports until
+// they time out and floods the next run's broadcasts and unknown unicast to them too.
+void leave(std::vector<EmulatedPort>& ports) {
+  for (auto& p : ports) {
+    if (p.server_index == 0) continue;
+    std::uint8_t bye[proto::kByeSize];
+    proto::encode(proto::Bye{p.server_index, proto::ByeReason::leaving}, bye);
+    send(p.fd.get(), bye, sizeof bye, 0);
+  }
+}
+
 // Frames in flight per port: prebuilt messages, only counter, seq and time change per send.
 struct Sender {
   std::vector<std::uint8_t> msgs;  // batch x message
@@ -424,6 +435,7 @@ int main(int argc, char** argv) {
   }
   const std::uint64_t forwarded = o.receive ? receiver.received.load()
                                   : o.count_iface.empty() ? 0 : iface_rx_packets(o.count_iface) - rx0;
+  if (!o.loopback) leave(ports);
   const double offered_pps = static_cast<double>(sent) / elapsed;
   const double fwd_pps = static_cast<double>(forwarded) / elapsed;
   // Broadcast frames reach N-1 ports: loss compares with what should have arrived.

@@ -26,7 +26,8 @@
 # DATAPATHS ("socket afxdp-generic afxdp-native"), PEERS ("vxlan tinc openvpn"; "" skips),
 # E2E (1: run part 2 and 3), PEERS_DIR (../shared/peers), PACED_PPS (300000: the fixed rate at
 # which CPU per packet is compared), LADDER (1: run part 4), THROUGHPUT_RATES (paced rates
-# tried from the top for the throughput rows), LOSS_MAX (0.5: % loss a held rate may have).
+# tried from the top for the throughput rows), LOSS_MAX (0.5: % loss a held rate may have),
+# ROWS (1; 0: only the throughput rows of part 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) -eq 0 ]] || { echo "bench: run as root (namespaces, XDP)" >&2; exit 1; }
@@ -38,8 +39,9 @@ PEERS=${PEERS-vxlan tinc openvpn}
 E2E=${E2E:-1}
 LADDER=${LADDER:-1}
 PACED_PPS=${PACED_PPS:-300000}
-THROUGHPUT_RATES=${THROUGHPUT_RATES:-1300000 1200000 1100000 1000000 900000 800000 700000 600000 500000 400000 300000}
+THROUGHPUT_RATES=${THROUGHPUT_RATES:-1600000 1500000 1400000 1300000 1200000 1100000 1000000 900000 800000 700000 600000 500000 400000 300000}
 LOSS_MAX=${LOSS_MAX:-0.5}
+ROWS=${ROWS:-1}
 PEERS_DIR=$(readlink -f "${PEERS_DIR:-../shared/peers}")
 
 bash scripts/setup-deps.sh >/dev/null
@@ -169,6 +171,7 @@ XTX=(--afxdp-tx bn-gen --count-iface bn-gen)
 for dp in $DATAPATHS; do
   start_server "$dp" --fdb-max 262144 --port-max-macs 131072 || continue
   for run in $(seq "$RUNS"); do
+    [[ $ROWS == 1 ]] || break
     # Below every datapath's saturation: CPU per packet compares like with like here.
     gen "${XTX[@]}" --ports 2 --frame-size 64 --rate "$PACED_PPS" && record "$dp" "paced ${PACED_PPS} pps 64B" "$run"
     for size in $SIZES; do
@@ -185,24 +188,36 @@ for dp in $DATAPATHS; do
     gen --ports 2 --frame-size 64 --rate 20000 --receive && record "$dp" "latency 20k pps 64B" "$run"
     sink_on
   done
-  # Throughput in the RFC 2544 sense: the highest of the paced rates that loses at most
-  # LOSS_MAX %, tried from the top down, with the server's NAPI on its own core and on the
-  # generator's. A rate the generator could not offer (below 98%) does not count.
+  # Throughput in the RFC 2544 sense: the highest offered rate that loses at most LOSS_MAX %,
+  # paced rates tried from the top down, with the server's NAPI on its own core and on the
+  # generator's. Where the generator falls short of the rate asked (below 98%: it shares its
+  # core with the server's receive path in the second setting), a held run is only a lower
+  # bound: the search goes on down until a rate is held as asked or the rates asked fall
+  # below the best offered so far, and the row is marked generator-bound.
   for napi in 1 0; do
     napi_threaded $napi
     where=$([[ $napi == 1 ]] && echo "NAPI with server" || echo "NAPI on generator core")
-    found=""
+    best=0 best_json="" bound="" gb=""
     for rate in $THROUGHPUT_RATES; do
+      ((rate > best)) || break
       gen "${XTX[@]}" --ports 2 --frame-size 64 --rate "$rate" || continue
-      if jq -e --argjson r "$rate" --argjson m "$LOSS_MAX" '.offered_pps >= 0.98 * $r and .loss_pct <= $m' \
-        <<<"$RUN_JSON" >/dev/null; then
-        record "$dp" "throughput at <= ${LOSS_MAX}% loss, $where, 64B" 1
-        found=$rate
-        break
+      offered=$(jq -r '.offered_pps|floor' <<<"$RUN_JSON")
+      if jq -e --argjson m "$LOSS_MAX" '.loss_pct <= $m' <<<"$RUN_JSON" >/dev/null; then
+        gb=""
+        ((offered * 100 >= rate * 98)) || gb=" (generator-bound)"
+        ((offered > best)) && { best=$offered; best_json=$RUN_JSON; bound=$gb; }
+        [[ -z $gb ]] && break
+        log "$dp $where: $offered pps held, but $rate asked"
+      else
+        log "$dp $where: $rate pps not held ($(jq -r '"offered \(.offered_pps|floor), loss \(.loss_pct)%"' <<<"$RUN_JSON"))"
       fi
-      log "$dp $where: $rate pps not held ($(jq -r '"offered \(.offered_pps|floor), loss \(.loss_pct)%"' <<<"$RUN_JSON"))"
     done
-    [[ -n $found ]] || log "$dp $where: no rate held"
+    if [[ -n $best_json ]]; then
+      RUN_JSON=$best_json
+      record "$dp" "throughput at <= ${LOSS_MAX}% loss, $where, 64B$bound" 1
+    else
+      log "$dp $where: no rate held"
+    fi
   done
   napi_threaded 1
   stop_server

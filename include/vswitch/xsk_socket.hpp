@@ -69,8 +69,7 @@ class XskSocket {
   std::uint32_t tx_pending() noexcept;
   // Kicks until the kernel has taken every TX descriptor (bounded). Copy mode sends at most
   // a budget (32 by default) per kick and stops early when the device drops, so one kick
-  // after a batch of 64 would leave the rest waiting for the next batch, or forever if none
-  // comes.
+  // after a batch of 64 leaves the rest for the next kick or poll().
   void flush_tx() noexcept;
   // The kernel's own drop counters for this socket (XDP_STATISTICS); zeros if unavailable.
   struct KernelStats {

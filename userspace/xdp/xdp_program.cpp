@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "vswitch/log.hpp"
+#include "vswitch/unique_fd.hpp"
 #include "vswitch_xdp.skel.h"
 
 namespace vswitch {
@@ -33,16 +34,15 @@ std::string hint(int err) {
 
 // The interface's driver as ethtool names it ("" when unknown).
 std::string driver_of(const std::string& ifname) {
-  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
+  const UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return "";
   ethtool_drvinfo info{};
   info.cmd = ETHTOOL_GDRVINFO;
   ifreq ifr{};
   std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname.c_str());
   ifr.ifr_data = reinterpret_cast<char*>(&info);
-  const bool ok = ioctl(fd, SIOCETHTOOL, &ifr) == 0;
-  close(fd);
-  return ok ? std::string(info.driver) : "";
+  if (ioctl(fd.get(), SIOCETHTOOL, &ifr) != 0) return "";
+  return info.driver;
 }
 
 // A program from a crashed run attached the legacy (netlink) way would block the link:

@@ -4,6 +4,8 @@
 // veth pair, so the switch receives as from a NIC driver, and the sender's costs (skb
 // destructors, socket accounting) stay on the sender's core instead of being charged to
 // the receiver that frees its buffers. Frames are identical copies: for throughput, not latency.
+// A veth takes XDP frames only when its peer has NAPI (GRO on, or an XDP program); otherwise
+// the kernel refuses them before any counter sees them.
 #pragma once
 
 #include <cstdint>

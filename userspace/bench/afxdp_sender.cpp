@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "vswitch/byte_order.hpp"
+#include "vswitch/ethernet.hpp"
 #include "vswitch/mac_addr.hpp"
 
 namespace vswitch::bench {
@@ -38,7 +40,7 @@ std::uint32_t AfxdpSender::send(const underlay::UnderlayRoute& route,
     const auto want = static_cast<std::uint32_t>(std::min<std::size_t>(chunks.size(), messages.size() - sent));
     while (k < want && hs + messages[sent + k].size() <= socket_.frame_size() && socket_.alloc(chunks[k])) ++k;
     std::uint32_t idx = 0;
-    if (k == 0 || xsk_prod_nb_free(&socket_.tx(), k) < k || xsk_ring_prod__reserve(&socket_.tx(), k, &idx) != k) {
+    if (k == 0 || xsk_ring_prod__reserve(&socket_.tx(), k, &idx) != k) {  // reserves all or none
       for (std::uint32_t i = 0; i < k; ++i) socket_.release(chunks[i]);
       break;
     }
@@ -114,8 +116,7 @@ Result<underlay::UnderlayRoute> route_of_connected_socket(int fd, const std::str
   underlay::UnderlayRoute r;
   std::memcpy(r.l2.data(), theirs->bytes().data(), 6);
   std::memcpy(r.l2.data() + 6, ours->bytes().data(), 6);
-  r.l2[12] = 0x08;  // IPv4
-  r.l2[13] = 0x00;
+  store_be16({r.l2.data() + 12, 2}, ethernet::kTypeIpv4);
   r.l2_size = 14;
   std::memcpy(r.local_addr.data(), &local.sin_addr, 4);
   std::memcpy(r.remote_addr.data(), &remote.sin_addr, 4);

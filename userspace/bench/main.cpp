@@ -33,6 +33,7 @@
 #include "vswitch/byte_order.hpp"
 #include "vswitch/checksum.hpp"
 #include "vswitch/endpoint.hpp"
+#include "vswitch/ethernet.hpp"
 #include "vswitch/protocol.hpp"
 #include "vswitch/unique_fd.hpp"
 
@@ -156,6 +157,7 @@ void leave(std::vector<EmulatedPort>& ports) {
 struct Sender {
   std::vector<std::uint8_t> msgs;  // batch x message
   std::vector<iovec> iovs;
+  std::vector<std::span<const std::uint8_t>> spans;  // the same messages, for --afxdp-tx
   std::vector<mmsghdr> hdrs;
   std::size_t msg_size = 0;
 };
@@ -164,7 +166,7 @@ void fill_frame(std::uint8_t* frame, std::size_t size, const std::uint8_t* dst, 
   std::memset(frame, 0, size);
   std::memcpy(frame, dst, 6);
   std::memcpy(frame + 6, src, 6);
-  frame[12] = 0x08;  // IPv4
+  store_be16({frame + 12, 2}, ethernet::kTypeIpv4);
   std::uint8_t* ip = frame + 14;
   const auto ip_len = static_cast<std::uint16_t>(size - 14);
   ip[0] = 0x45;
@@ -304,7 +306,6 @@ int main(int argc, char** argv) {
 
   std::optional<bench::AfxdpSender> xdp_sender;
   std::vector<underlay::UnderlayRoute> xdp_routes;
-  std::vector<std::span<const std::uint8_t>> xdp_batch(o.batch);
   std::optional<bench::XdpLiveSender> live_sender;
   const std::string& xdp_iface = o.afxdp_tx.empty() ? o.xdp_live : o.afxdp_tx;
   if (!xdp_iface.empty()) {
@@ -353,6 +354,7 @@ int main(int argc, char** argv) {
       put_mac(dst, dst_port, b % o.macs);
       fill_frame(m + proto::kDataHeaderSize, o.frame_size, o.mode == "broadcast" ? bcast : dst, src);
       s.iovs[b] = {m, msg_size};
+      s.spans.emplace_back(m, msg_size);
       s.hdrs[b].msg_hdr = {};
       s.hdrs[b].msg_hdr.msg_iov = &s.iovs[b];
       s.hdrs[b].msg_hdr.msg_iovlen = 1;
@@ -409,8 +411,7 @@ int main(int argc, char** argv) {
       continue;
     }
     if (xdp_sender) {  // back-pressure from the ring is waiting, not refusal
-      for (unsigned b = 0; b < o.batch; ++b) xdp_batch[b] = {&s.msgs[b * msg_size], msg_size};
-      sent += xdp_sender->send(xdp_routes[i], xdp_batch);
+      sent += xdp_sender->send(xdp_routes[i], s.spans);
       continue;
     }
     const int n = sendmmsg(ports[i].fd.get(), s.hdrs.data(), o.batch, 0);

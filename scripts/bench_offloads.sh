@@ -78,7 +78,7 @@ for dp in $DATAPATHS; do
     start_client 1 "${CLI_ARGS[@]}"
     start_client 2 "${CLI_ARGS[@]}"
     if ! wait_for 10 ports_are 2; then log "$dp $step: clients did not join"; stop_all; continue; fi
-    wait_for 5 bash -c "ip netns exec $P-c1 ip -6 addr show dev vs0 | grep -q 'fe80.*scope link' && ! ip netns exec $P-c2 ip -6 addr show dev vs0 | grep -q tentative"
+    link_local_ready 1 && link_local_ready 2
     pings 1 198.19.0.12 2
     for fam in $FAMILIES; do
       if [[ $fam == v4 ]]; then dst=198.19.0.12; else dst=fe80::ff:fe00:2%vs0; fi

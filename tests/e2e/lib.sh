@@ -146,5 +146,11 @@ wait_for() {  # wait_for SECONDS command...: polls every 0.2 s
     sleep 0.2
   done
 }
+# link_local_ready I: waits until cI's vs0 has a link-local address that passed DAD (a
+# tentative address cannot be bound: EADDRNOTAVAIL; a transfer right after a restart once failed so).
+link_local_ready() {
+  wait_for 10 bash -c "ip netns exec $P-c$1 ip -6 addr show dev vs0 scope link | grep -q fe80 &&
+    ! ip netns exec $P-c$1 ip -6 addr show dev vs0 | grep -q tentative"
+}
 ports_are() { [[ $(port_count) == "$1" ]]; }
 pings() { n "$P-c$1" ping -c "${3:-1}" -W 1 -i 0.2 -q "$2" >/dev/null 2>&1; }

@@ -24,7 +24,7 @@ blob() {
   n "$P-c$to" timeout 90 python3 "$HELPER" serve "$addr" 5555 >"$WORK/serve.out" 2>&1 &
   local server=$!
   PIDS+=("$server")
-  wait_for 5 grep -q listening "$WORK/serve.out"
+  wait_for 5 grep -q listening "$WORK/serve.out" || { cat "$WORK/serve.out"; fail "$label: receiver did not listen"; }
   n "$P-c$from" timeout 90 python3 "$HELPER" send "$addr" 5555 "$BLOB" || true
   wait $server
   got=$(tail -n1 "$WORK/serve.out" | cut -d' ' -f1)
@@ -46,7 +46,7 @@ restart_client() {  # restart_client I [vport args]: stops cI and starts it agai
   : >"$WORK/vport-c$i.log"
   start_client "$i" "$@"
   wait_for 10 grep -q joined "$WORK/vport-c$i.log"
-  wait_for 5 n "$P-c$i" ip -6 addr show dev vs0 scope link | grep -q fe80  # link-local ready
+  link_local_ready "$i"
 }
 
 topo_up 2
@@ -56,7 +56,8 @@ start_client 2
 check "two ports join" wait_for 10 ports_are 2
 check "c1's TAP took checksum and TSO offloads" grep -q "tap offloads: csum tso4 tso6" "$WORK/vport-c1.log"
 check "c1 pings c2 (IPv4 overlay)" pings 1 198.19.0.12 3
-wait_for 5 bash -c "ip netns exec $P-c1 ip -6 addr show dev vs0 | grep -q 'fe80.*scope link' && ! ip netns exec $P-c1 ip -6 addr show dev vs0 | grep -q tentative"
+link_local_ready 1
+link_local_ready 2
 
 # Test that offloaded TCP crosses intact both ways, IPv4 and IPv6, and really used the fast path.
 blob 1 2 198.19.0.12 "offloads, IPv4"

@@ -50,8 +50,8 @@ else
 fi
 
 # Test that IPv6 link-local works: neighbour discovery over multicast, then unicast.
+link_local_ready 2
 ll2=$(n $P-c2 ip -6 -o addr show dev vs0 scope link | awk '{print $4}' | cut -d/ -f1)
-wait_for 5 bash -c "! ip netns exec $P-c2 ip -6 addr show dev vs0 | grep -q tentative"
 check "c1 pings c2's link-local $ll2" n $P-c1 ping -6 -c 3 -W 2 -i 0.2 -q "$ll2%vs0"
 answers=$(n $P-c1 ping -6 -c 2 -W 2 -i 0.5 ff02::1%vs0 2>/dev/null | grep -c 'bytes from fe80')
 check "all-nodes multicast ping answered by c2 and c3 ($answers replies)" test "$answers" -ge 4

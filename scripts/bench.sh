@@ -9,17 +9,21 @@
 #
 #   bn-gen 198.18.1.2 (vswitch-bench, CPU 1) <--veth--> bn-srv 198.18.1.1 (vswitch + its NAPI, CPU 0)
 #
-# Accounting: veth runs a receiver's kernel path in softirq on whichever CPU services it. The
-# server's veth gets threaded NAPI pinned to CPU 0, so the server's whole receive path (XDP or
-# UDP stack), its process and its transmit path all run on CPU 0; the generator owns CPU 1.
+# Accounting: veth hands a packet to its peer either through the peer's NAPI (a 256-entry ring
+# polled like a NIC queue) or, for skbs it deems not worth GRO (any skb from a device with TSO
+# on that is not a plain UDP socket's, e.g. every AF_XDP-sent one), through netif_rx on the
+# *sending* CPU. Both veths therefore have TSO off and GRO on, so every packet takes the NAPI
+# path, and NAPI is threaded: the server's NAPI thread shares CPU 0 with vswitch as an equal
+# (as softirq and ksoftirqd share a core with a process), the sink's runs on CPU 1 with the
+# generator at SCHED_FIFO so that the sink never falls behind. CPU 0 then carries the server's
+# receive path (XDP or UDP stack), its process and its transmit path, and nothing of the
+# sink's; the generator owns CPU 1. (Probed with perf per CPU: before this, the socket and
+# generic datapaths received on the generator's CPU and the sink's drop ran on the server's.)
 # "server core %" is CPU 0's busy time and "ns/pkt" divides it by the forwarded packets. No
 # bridge sits in between: its netfilter hooks would be measured instead of the switch.
 # The generator transmits through AF_XDP (--afxdp-tx): a UDP-socket generator tops out near
-# the AF_XDP datapaths' own rate here. "NAPI on generator core" rows leave veth's NAPI
-# unthreaded, as in the brief's calibration: the server's receive work (XDP and the copy into
-# the UMEM) then runs on CPU 1 and CPU 0 carries the workers and their transmit path. The
-# "XDP flood" row injects XDP frames with BPF_PROG_RUN (no skb, as from a NIC) far above any
-# datapath's capacity: what still gets through under overload.
+# the datapaths' own rate. The "XDP flood" row injects XDP frames with BPF_PROG_RUN (no skb, as
+# from a NIC driver) far above any datapath's capacity: what still gets through under overload.
 # The server's veth has UDP segmentation off: a UDP_SEGMENT train is then cut into datagrams
 # on the server's core (as on a NIC without USO) and the sink counts datagrams, not trains.
 # Environment: DUR (s per forwarding run, 5), RUNS (2), SIZES ("64 512 1400"),
@@ -27,7 +31,7 @@
 # E2E (1: run part 2 and 3), PEERS_DIR (../shared/peers), PACED_PPS (300000: the fixed rate at
 # which CPU per packet is compared), LADDER (1: run part 4), THROUGHPUT_RATES (paced rates
 # tried from the top for the throughput rows), LOSS_MAX (0.5: % loss a held rate may have),
-# ROWS (1; 0: only the throughput rows of part 1).
+# ROWS (1; 0: only the throughput rows of part 1), PROFILE (1: perf profile of the paced row).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) -eq 0 ]] || { echo "bench: run as root (namespaces, XDP)" >&2; exit 1; }
@@ -39,9 +43,10 @@ PEERS=${PEERS-vxlan tinc openvpn}
 E2E=${E2E:-1}
 LADDER=${LADDER:-1}
 PACED_PPS=${PACED_PPS:-300000}
-THROUGHPUT_RATES=${THROUGHPUT_RATES:-1600000 1500000 1400000 1300000 1200000 1100000 1000000 900000 800000 700000 600000 500000 400000 300000}
+THROUGHPUT_RATES=${THROUGHPUT_RATES:-1600000 1400000 1200000 1000000 900000 800000 700000 600000 500000 400000 300000 200000 100000}
 LOSS_MAX=${LOSS_MAX:-0.5}
 ROWS=${ROWS:-1}
+PROFILE=${PROFILE:-1}
 PEERS_DIR=$(readlink -f "${PEERS_DIR:-../shared/peers}")
 
 bash scripts/setup-deps.sh >/dev/null
@@ -89,10 +94,12 @@ ip -n bn-srv addr add 198.18.1.1/24 dev bn-srv
 ip -n bn-gen addr add 198.18.1.2/24 dev bn-gen
 ip -n bn-srv link set bn-srv up
 ip -n bn-gen link set bn-gen up
-# GRO gives the veth a NAPI context for every datapath (XDP gives it one anyway); threaded
-# NAPI puts that context in a kthread we can pin next to the server.
-ip netns exec bn-srv ethtool -K bn-srv gro on tx-udp-segmentation off >/dev/null 2>&1 || true
-ip netns exec bn-srv sh -c 'echo 1 > /sys/class/net/bn-srv/threaded' 2>/dev/null || true
+# GRO gives each veth a NAPI context (XDP gives it one anyway), TSO off makes veth use it for
+# every skb, threaded NAPI puts it in a kthread we can pin: see "Accounting" above.
+ip netns exec bn-srv ethtool -K bn-srv gro on tso off tx-udp-segmentation off >/dev/null
+ip netns exec bn-gen ethtool -K bn-gen gro on tso off >/dev/null
+ip netns exec bn-srv sh -c 'echo 1 > /sys/class/net/bn-srv/threaded'
+ip netns exec bn-gen sh -c 'echo 1 > /sys/class/net/bn-gen/threaded'
 ip netns exec bn-gen ping -c1 -W2 198.18.1.1 >/dev/null
 # Forwarded DATA (UDP from port 9797, payload starting 01 04) is dropped at the generator's
 # ingress and counted there: the generator's socket receive cost stays out of the measurement.
@@ -105,15 +112,19 @@ NFT
 }
 sink_off() { ip netns exec bn-gen nft delete table netdev sink 2>/dev/null || true; }
 sink_check() { ip netns exec bn-gen nft list table netdev sink >/dev/null || { log "the sink drop rule did not load"; exit 1; }; }
-pin_napi() {  # the server veth's NAPI threads (they come and go with XDP attach) onto CPU 0
-  local p
-  for p in $(pgrep '^napi/bn-srv' 2>/dev/null); do taskset -pc 0 "$p" >/dev/null 2>&1 || true; done
+pin_napi() {  # NAPI threads (they come and go with XDP attach): the server's on CPU 0, the sink's on CPU 1
+  local p cpu
+  for p in $(pgrep '^napi/bn-' 2>/dev/null); do
+    if [[ $(cat "/proc/$p/comm" 2>/dev/null) == napi/bn-srv* ]]; then
+      taskset -pc 0 "$p" >/dev/null 2>&1 || true
+      chrt -o -p 0 "$p" >/dev/null 2>&1 || true  # shares CPU 0 with the process, as softirq and ksoftirqd do
+    else
+      taskset -pc 1 "$p" >/dev/null 2>&1 || true
+      chrt -f -p 50 "$p" >/dev/null 2>&1 || true  # the sink never falls behind the generator
+    fi
+  done
 }
-napi_threaded() {  # napi_threaded 0|1: 0 runs the server veth's NAPI in the sender's softirq
-  ip netns exec bn-srv sh -c "echo $1 > /sys/class/net/bn-srv/threaded" 2>/dev/null || true
-  [[ $1 == 1 ]] && { sleep 0.2; pin_napi; }
-  return 0
-}
+pin_napi
 sink_on
 sink_check
 
@@ -138,20 +149,34 @@ proc_ticks() {  # utime+stime of a process, all threads (0 when there is none)
 }
 cpu0_busy_ticks() { awk '/^cpu0 /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }   # user nice system irq softirq steal
 
-# gen RESULT_VAR vswitch-bench args...: runs the generator pinned to CPU 1; samples the server's
-# CPU and the machine's softirq between the load's start and end; sets RUN_JSON.
+# veth drops a packet when the peer's 256-entry NAPI ring is full and counts it as the sender's
+# tx_dropped: on bn-srv these are packets the server forwarded that the sink could not take
+# (counted as forwarded), on bn-gen load the server's receive ring could not take (loss).
+tx_dropped() { ip netns exec "$1" cat "/sys/class/net/$1/statistics/tx_dropped"; }
+
+# gen vswitch-bench args...: runs the generator pinned to CPU 1; samples the server's CPU
+# between the load's start and end; sets RUN_JSON.
 gen() {
+  local sd0 rd0
+  sd0=$(tx_dropped bn-srv); rd0=$(tx_dropped bn-gen)
   ip netns exec bn-gen taskset -c 1 timeout $((DUR + 60)) "$BIN/vswitch-bench" --server 198.18.1.1:9797 \
     --bind 198.18.1.2 --duration "$DUR" "$@" >"$WORK/gen.out" 2>"$WORK/gen.err" &
-  local gp=$! s0 i0 t0 s1 i1 t1
+  local gp=$! s0 t0 s1 t1
   until grep -q 'load: start' "$WORK/gen.err" 2>/dev/null || ! kill -0 $gp 2>/dev/null; do sleep 0.01; done
   s0=$(proc_ticks "$SRV_PID"); c0=$(cpu0_busy_ticks); t0=$(date +%s.%N)
+  [[ -n ${PERF_DATA:-} ]] && perf record -q -g -C 0 -o "$PERF_DATA" -- sleep $((DUR > 3 ? 2 : 1)) >/dev/null 2>&1
   wait $gp || { log "generator failed: $(cat "$WORK/gen.err")"; return 1; }
   s1=$(proc_ticks "$SRV_PID"); c1=$(cpu0_busy_ticks); t1=$(date +%s.%N)
   RUN_JSON=$(jq -c --argjson srv $((s1 - s0)) --argjson core $((c1 - c0)) --argjson t0 "$t0" --argjson t1 "$t1" \
-    --argjson hz "$(getconf CLK_TCK)" '
-      . + {server_process_pct: (100 * $srv / $hz / ($t1 - $t0)), server_core_pct: (100 * $core / $hz / ($t1 - $t0)),
-           ns_per_pkt: (if .forwarded > 0 then 1e9 * ($core / $hz) / .forwarded else null end)}' "$WORK/gen.out")
+    --argjson hz "$(getconf CLK_TCK)" --argjson sink $(($(tx_dropped bn-srv) - sd0)) \
+    --argjson ring $(($(tx_dropped bn-gen) - rd0)) '
+      (.forwarded + $sink) as $fwd
+      | (.sent * (if .mode == "broadcast" then .ports - 1 else 1 end)) as $expected
+      | . + {forwarded: $fwd, forwarded_pps: ($fwd / .duration_s), forwarded_gbps: ($fwd / .duration_s * .frame_size * 8 / 1e9),
+             loss_pct: (if $expected > 0 then (10000 * (1 - $fwd / $expected) | round) / 100 else .loss_pct end),
+             sink_ring_dropped: $sink, server_ring_dropped: $ring,
+             server_process_pct: (100 * $srv / $hz / ($t1 - $t0)), server_core_pct: (100 * $core / $hz / ($t1 - $t0)),
+             ns_per_pkt: (if $fwd > 0 then 1e9 * ($core / $hz) / $fwd else null end)}' "$WORK/gen.out")
 }
 record() {  # record DATAPATH SCENARIO RUN
   local j
@@ -173,53 +198,53 @@ for dp in $DATAPATHS; do
   for run in $(seq "$RUNS"); do
     [[ $ROWS == 1 ]] || break
     # Below every datapath's saturation: CPU per packet compares like with like here.
-    gen "${XTX[@]}" --ports 2 --frame-size 64 --rate "$PACED_PPS" && record "$dp" "paced ${PACED_PPS} pps 64B" "$run"
+    for size in 64 1400; do
+      # The first 64-byte run is also profiled: where CPU 0's time goes, per packet.
+      [[ $PROFILE == 1 && $run == 1 && $size == 64 ]] && PERF_DATA=$WORK/perf.data
+      gen "${XTX[@]}" --ports 2 --frame-size $size --rate "$PACED_PPS" && record "$dp" "paced ${PACED_PPS} pps ${size}B" "$run"
+      if [[ -n ${PERF_DATA:-} ]]; then
+        perf script -F comm,ip,sym -i "$PERF_DATA" 2>/dev/null |
+          python3 scripts/perf_buckets.py "$dp" "$(jq -r .forwarded_pps <<<"$RUN_JSON")" >>"$WORK/profile.md"
+        PERF_DATA=""
+      fi
+    done
     for size in $SIZES; do
       gen "${XTX[@]}" --ports 2 --frame-size "$size" && record "$dp" "unicast 2 ports ${size}B" "$run"
     done
     gen "${XTX[@]}" --ports 64 --frame-size 64 && record "$dp" "unicast 64 ports 64B" "$run"
     gen "${XTX[@]}" --ports 8 --mode broadcast --frame-size 64 && record "$dp" "broadcast 8 ports 64B" "$run"
     gen "${XTX[@]}" --ports 2 --macs 50000 --frame-size 64 && record "$dp" "unicast 100k MACs 64B" "$run"
-    napi_threaded 0
-    gen "${XTX[@]}" --ports 2 --frame-size 64 && record "$dp" "NAPI on generator core, 64B" "$run"
-    gen --xdp-live bn-gen --count-iface bn-gen --ports 2 --frame-size 64 && record "$dp" "XDP flood, NAPI on generator core, 64B" "$run"
-    napi_threaded 1
+    gen --xdp-live bn-gen --count-iface bn-gen --ports 2 --frame-size 64 && record "$dp" "XDP flood 64B" "$run"
     sink_off
     gen --ports 2 --frame-size 64 --rate 20000 --receive && record "$dp" "latency 20k pps 64B" "$run"
     sink_on
   done
   # Throughput in the RFC 2544 sense: the highest offered rate that loses at most LOSS_MAX %,
-  # paced rates tried from the top down, with the server's NAPI on its own core and on the
-  # generator's. Where the generator falls short of the rate asked (below 98%: it shares its
-  # core with the server's receive path in the second setting), a held run is only a lower
-  # bound: the search goes on down until a rate is held as asked or the rates asked fall
-  # below the best offered so far, and the row is marked generator-bound.
-  for napi in 1 0; do
-    napi_threaded $napi
-    where=$([[ $napi == 1 ]] && echo "NAPI with server" || echo "NAPI on generator core")
-    best=0 best_json="" bound="" gb=""
-    for rate in $THROUGHPUT_RATES; do
-      ((rate > best)) || break
-      gen "${XTX[@]}" --ports 2 --frame-size 64 --rate "$rate" || continue
-      offered=$(jq -r '.offered_pps|floor' <<<"$RUN_JSON")
-      if jq -e --argjson m "$LOSS_MAX" '.loss_pct <= $m' <<<"$RUN_JSON" >/dev/null; then
-        gb=""
-        ((offered * 100 >= rate * 98)) || gb=" (generator-bound)"
-        ((offered > best)) && { best=$offered; best_json=$RUN_JSON; bound=$gb; }
-        [[ -z $gb ]] && break
-        log "$dp $where: $offered pps held, but $rate asked"
-      else
-        log "$dp $where: $rate pps not held ($(jq -r '"offered \(.offered_pps|floor), loss \(.loss_pct)%"' <<<"$RUN_JSON"))"
-      fi
-    done
-    if [[ -n $best_json ]]; then
-      RUN_JSON=$best_json
-      record "$dp" "throughput at <= ${LOSS_MAX}% loss, $where, 64B$bound" 1
+  # paced rates tried from the top down. Where the generator falls short of the rate asked
+  # (below 98%), a held run is only a lower bound: the search goes on down until a rate is
+  # held as asked or the rates asked fall below the best offered so far, and the row is
+  # marked generator-bound.
+  best=0 best_json="" bound="" gb=""
+  for rate in $THROUGHPUT_RATES; do
+    ((rate > best)) || break
+    gen "${XTX[@]}" --ports 2 --frame-size 64 --rate "$rate" || continue
+    offered=$(jq -r '.offered_pps|floor' <<<"$RUN_JSON")
+    if jq -e --argjson m "$LOSS_MAX" '.loss_pct <= $m' <<<"$RUN_JSON" >/dev/null; then
+      gb=""
+      ((offered * 100 >= rate * 98)) || gb=" (generator-bound)"
+      ((offered > best)) && { best=$offered; best_json=$RUN_JSON; bound=$gb; }
+      [[ -z $gb ]] && break
+      log "$dp: $offered pps held, but $rate asked"
     else
-      log "$dp $where: no rate held"
+      log "$dp: $rate pps not held ($(jq -r '"offered \(.offered_pps|floor), loss \(.loss_pct)%, \(.server_ring_dropped) at the rx ring"' <<<"$RUN_JSON"))"
     fi
   done
-  napi_threaded 1
+  if [[ -n $best_json ]]; then
+    RUN_JSON=$best_json
+    record "$dp" "throughput at <= ${LOSS_MAX}% loss, 64B$bound" 1
+  else
+    log "$dp: no rate held"
+  fi
   stop_server
 done
 echo "]" >>"$JSON"
@@ -229,14 +254,25 @@ echo "]" >>"$JSON"
   echo
   echo "UDP-socket generator alone (loopback, server out of the loop): $LOOPBACK_PPS packets/s; the"
   echo "rows use the AF_XDP generator (offered pps shows what it reached) and the latency rows UDP sockets."
-  echo "Server and its veth NAPI pinned to CPU 0, generator to CPU 1, $DUR s per run, $RUNS runs."
+  echo "Server and its veth NAPI thread on CPU 0, generator and the sink's NAPI thread on CPU 1, $DUR s per run, $RUNS runs."
   echo "server core % = CPU 0 busy (user+system+irq+softirq); process % = the vswitch process alone"
   echo "(tick accounting also charges it softirq that ran in its context); ns/pkt = CPU 0 busy / forwarded."
+  echo "forwarded includes what the sink's full veth ring dropped; \"rx ring full\" is load the server's"
+  echo "veth ring (256, its NIC queue) could not take: part of the loss."
   echo
-  echo "| datapath | scenario | run | offered pps | forwarded pps | Gbit/s | loss % | server core % | process % | ns/pkt | latency p50/p99 us |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
-  jq -r '.[] | "| \(.datapath) | \(.scenario) | \(.run) | \(.offered_pps|floor) | \(.forwarded_pps|floor) | \(.forwarded_gbps) | \(.loss_pct) | \(.server_core_pct|floor) | \(.server_process_pct|floor) | \(.ns_per_pkt // "-" | if type=="number" then floor else . end) | \(if .latency_us then "\(.latency_us.p50)/\(.latency_us.p99)" else "-" end) |"' "$JSON"
+  echo "| datapath | scenario | run | offered pps | forwarded pps | Gbit/s | loss % | of which rx ring full | server core % | process % | ns/pkt | latency p50/p99 us |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  jq -r '.[] | "| \(.datapath) | \(.scenario) | \(.run) | \(.offered_pps|floor) | \(.forwarded_pps|floor) | \(.forwarded_gbps*1000|round/1000) | \(.loss_pct) | \(.server_ring_dropped) | \(.server_core_pct|floor) | \(.server_process_pct|floor) | \(.ns_per_pkt // "-" | if type=="number" then floor else . end) | \(if .latency_us then "\(.latency_us.p50)/\(.latency_us.p99)" else "-" end) |"' "$JSON"
   echo
+  if [[ -s $WORK/profile.md ]]; then
+    echo "Where CPU 0's time goes at ${PACED_PPS} packets/s, 64 B (perf, call chains sorted into buckets"
+    echo "by scripts/perf_buckets.py; idle left out):"
+    echo
+    echo "| datapath | bucket | % of CPU 0 | ns per packet |"
+    echo "|---|---|---|---|"
+    cat "$WORK/profile.md"
+    echo
+  fi
   echo "Micro-benchmarks (ns per operation; baseline measured in the same run):"
   echo
   echo "| operation | ns | baseline | baseline ns | ratio |"

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config linux-perf
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libbpf-dev libxdp-dev xdp-tools clang llvm bpftool linux-libc-dev
   iproute2 ethtool iputils-ping iputils-arping iperf3 tcpdump nftables jq procps psmisc

@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "afxdp", "socket"}))
       ->capture_default_str();
   app.add_option("--iface", o.iface, "AF_XDP: the interface the tunnel arrives on");
-  app.add_option("--xdp-mode", o.xdp_mode, "AF_XDP: native, generic (skb) or auto (native, else generic; generic on veth)")
+  app.add_option("--xdp-mode", o.xdp_mode, "AF_XDP: native, generic (skb) or auto (native, else generic)")
       ->check(CLI::IsMember({"auto", "native", "generic"}))
       ->capture_default_str();
   app.add_option("--queues", o.queues, "AF_XDP: receive queues to serve, N or all (one worker each)")

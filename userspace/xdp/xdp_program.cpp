@@ -2,12 +2,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/ethtool.h>
 #include <linux/if_link.h>
-#include <linux/sockios.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <xdp/libxdp.h>
 
@@ -30,19 +26,6 @@ constexpr const char* kProgramName = "vswitch_xdp";
 std::string hint(int err) {
   if (err == EPERM || err == EACCES) return " (needs root: CAP_BPF, CAP_NET_ADMIN)";
   return "";
-}
-
-// The interface's driver as ethtool names it ("" when unknown).
-std::string driver_of(const std::string& ifname) {
-  const UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return "";
-  ethtool_drvinfo info{};
-  info.cmd = ETHTOOL_GDRVINFO;
-  ifreq ifr{};
-  std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname.c_str());
-  ifr.ifr_data = reinterpret_cast<char*>(&info);
-  if (ioctl(fd.get(), SIOCETHTOOL, &ifr) != 0) return "";
-  return info.driver;
 }
 
 // A program from a crashed run attached the legacy (netlink) way would block the link:
@@ -126,13 +109,6 @@ Result<XdpProgram> XdpProgram::attach(const std::string& ifname, const Endpoint&
   if (auto s = clear_stale_program(p.ifindex_, ifname); !s) return s.error();
 
   int fd = -EOPNOTSUPP;
-  if (mode == XdpMode::auto_select && driver_of(ifname) == "veth") {
-    // veth's native XDP must first copy every skb the host stack built into an XDP buffer;
-    // generic XDP runs on the skb itself: 2x the forwarding rate here (docs/benchmarks.md).
-    VS_INFO("%s is a veth: using generic XDP, faster there for routed traffic (--xdp-mode native to override)",
-            ifname.c_str());
-    mode = XdpMode::generic;
-  }
   if (mode != XdpMode::generic) {
     fd = attach_link(p.skel_, p.ifindex_, XDP_FLAGS_DRV_MODE);
     if (fd >= 0) {

@@ -113,7 +113,7 @@ NFT
 sink_off() { ip netns exec bn-gen nft delete table netdev sink 2>/dev/null || true; }
 sink_check() { ip netns exec bn-gen nft list table netdev sink >/dev/null || { log "the sink drop rule did not load"; exit 1; }; }
 pin_napi() {  # NAPI threads (they come and go with XDP attach): the server's on CPU 0, the sink's on CPU 1
-  local p cpu
+  local p
   for p in $(pgrep '^napi/bn-' 2>/dev/null); do
     if [[ $(cat "/proc/$p/comm" 2>/dev/null) == napi/bn-srv* ]]; then
       taskset -pc 0 "$p" >/dev/null 2>&1 || true

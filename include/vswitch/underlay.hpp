@@ -54,7 +54,9 @@ Endpoint source_endpoint(std::span<const std::uint8_t> frame, const Packet& pack
 // Writes route.header_size() bytes of Ethernet/IP/UDP headers in front of a payload of
 // `payload_size` bytes that already sits right behind them in `packet`. For IPv6 the UDP
 // checksum (mandatory there) covers the payload, so the payload must be final; for IPv4 it is
-// 0 (permitted, and the tunnel message carries its own integrity later).
+// 0 (permitted, and the tunnel message carries its own integrity later). The sender's checksum
+// is not carried over incrementally: from a local sender on veth its field is still the
+// unfinished CHECKSUM_PARTIAL value (probed with tcpdump on the receiving veth).
 void write_headers(const UnderlayRoute& route, std::span<std::uint8_t> packet,
                    std::size_t payload_size) noexcept;
 

@@ -170,8 +170,7 @@ gen() {
   RUN_JSON=$(jq -c --argjson srv $((s1 - s0)) --argjson core $((c1 - c0)) --argjson t0 "$t0" --argjson t1 "$t1" \
     --argjson hz "$(getconf CLK_TCK)" --argjson sink $(($(tx_dropped bn-srv) - sd0)) \
     --argjson ring $(($(tx_dropped bn-gen) - rd0)) '
-      (.forwarded + $sink) as $fwd
-      | (.sent * (if .mode == "broadcast" then .ports - 1 else 1 end)) as $expected
+      (.forwarded + $sink) as $fwd | .expected as $expected
       | . + {forwarded: $fwd, forwarded_pps: ($fwd / .duration_s), forwarded_gbps: ($fwd / .duration_s * .frame_size * 8 / 1e9),
              loss_pct: (if $expected > 0 then (10000 * (1 - $fwd / $expected) | round) / 100 else .loss_pct end),
              sink_ring_dropped: $sink, server_ring_dropped: $ring,

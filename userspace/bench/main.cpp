@@ -443,10 +443,10 @@ int main(int argc, char** argv) {
   const double loss = expected > 0 && (o.receive || !o.count_iface.empty()) ? 100.0 * (1.0 - static_cast<double>(forwarded) / expected) : -1;
   std::printf(
       "{\"mode\":\"%s\",\"loopback\":%s,\"ports\":%u,\"macs_per_port\":%u,\"frame_size\":%u,\"batch\":%u,"
-      "\"duration_s\":%.3f,\"sent\":%llu,\"send_refused\":%llu,\"offered_pps\":%.0f,\"forwarded\":%llu,"
+      "\"duration_s\":%.3f,\"sent\":%llu,\"send_refused\":%llu,\"offered_pps\":%.0f,\"expected\":%.0f,\"forwarded\":%llu,"
       "\"forwarded_pps\":%.0f,\"forwarded_gbps\":%.3f,\"loss_pct\":%.2f",
       o.mode.c_str(), o.loopback ? "true" : "false", o.ports, o.macs, o.frame_size, o.batch, elapsed,
-      static_cast<unsigned long long>(sent), static_cast<unsigned long long>(refused), offered_pps,
+      static_cast<unsigned long long>(sent), static_cast<unsigned long long>(refused), offered_pps, expected,
       static_cast<unsigned long long>(forwarded), fwd_pps, fwd_pps * o.frame_size * 8 / 1e9, loss);
   if (o.receive)
     std::printf(",\"latency_us\":{\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p999\":%.0f}", receiver.percentile(0.5),

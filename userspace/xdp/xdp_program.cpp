@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "vswitch/log.hpp"
-#include "vswitch/unique_fd.hpp"
 #include "vswitch_xdp.skel.h"
 
 namespace vswitch {

@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Steers vswitch's tunnel packets into AF_XDP sockets; everything else goes to the kernel.
+/* Steers vswitch's per-packet messages into AF_XDP sockets; everything else goes to the kernel.
  *
  * Ethernet [+ one 802.1Q/802.1ad tag] -> IPv4 (no options check needed, IHL honoured; no
  * fragments) or IPv6 (UDP as the first next header) -> UDP with destination port `cfg_port`
- * (and, when set, destination address `cfg_addr4`/`cfg_addr6`) -> the XSKMAP slot of the
- * receiving queue. A fragment, an unknown protocol or anything truncated is XDP_PASS: the
- * kernel deals with it as if we were not here.
+ * (and, when set, destination address `cfg_addr4`/`cfg_addr6`) -> a DATA-family message
+ * (v2 DATA/CONTROL, v1 DATA/KEEPALIVE) -> the XSKMAP slot of the receiving queue. Handshake
+ * messages (v2 initiations, v1 HELLO/BYE) are left to the kernel: the server's slow-path socket
+ * hands them to its control thread, so they never cost a worker anything. A fragment, an
+ * unknown protocol or anything truncated is XDP_PASS: the kernel deals with it as if we were
+ * not here. The wire facts (versions, types, header size) come from vswitch/wire_abi.h.
  *
  * Super-packets: generic (skb) mode runs after the stack has built the skb, so a UDP GSO train
  * sent on this host (veth) or a GRO-merged packet reaches us whole: one UDP header, then
- * several tunnel messages back to back, with nothing in the packet saying where they split.
- * Only the kernel's UDP stack can take it apart, so in generic mode a tunnel packet is steered
- * only when it is provably one message: a DATA message whose inner IPv4/IPv6 frame ends exactly
- * where the packet ends. Everything else (control messages, non-IP or padded inner frames,
- * trains) goes to the slow-path socket, as does any packet longer than a UMEM frame.
+ * several tunnel messages back to back. Only the kernel's UDP stack can take it apart, so a
+ * tunnel packet is steered only when it is provably one message. v2 messages say their own
+ * length (bytes 2..3): one message exactly when that equals the UDP payload. v1 has no length:
+ * a KEEPALIVE is exactly a header, and a DATA message counts as one only when its inner IPv4/IPv6
+ * frame ends exactly where the packet ends. Everything else goes to the slow-path socket, as does
+ * any packet longer than a UMEM frame.
  * Knobs are read-only data set before load; `generic_mode` is set once the mode is known. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -25,6 +29,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "vswitch/bpf_abi.h"
+#include "vswitch/wire_abi.h"
 
 const volatile __u16 cfg_port = 9797;  /* host order */
 const volatile __u32 cfg_addr4 = 0;    /* network order; 0 = any */
@@ -71,12 +76,10 @@ static __always_inline int is_our_port(void *udp_start, void *end) {
   return bpf_ntohs(udp->dest) == cfg_port;
 }
 
-/* A DATA message (16-byte header) carrying one IPv4/IPv6 frame that ends with the packet. */
-static __always_inline int is_single_message(void *udp_start, void *end) {
-  __u8 *msg = (__u8 *)udp_start + sizeof(struct udphdr);
-  __u8 *frame = msg + 16;
+/* v1 DATA whose inner IPv4/IPv6 frame ends with the packet: provably one message. */
+static __always_inline int is_single_v1_data(__u8 *msg, void *end) {
+  __u8 *frame = msg + VSWITCH_DATA_HEADER_SIZE;
   if ((void *)(frame + ETH_HLEN) > end) return 0;
-  if (msg[1] != 4 /* DATA */) return 0;
   __u16 type = ((struct ethhdr *)frame)->h_proto;
   __u8 *l3 = frame + ETH_HLEN;
   if (type == bpf_htons(ETH_P_8021Q) || type == bpf_htons(ETH_P_8021AD)) {
@@ -96,6 +99,29 @@ static __always_inline int is_single_message(void *udp_start, void *end) {
     return (__u8 *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) == end;
   }
   return 0;
+}
+
+enum steer_verdict { NOT_DATA = 0, SINGLE = 1, MAYBE_SEVERAL = 2 };
+
+/* What the UDP payload is: a handshake-family message (for the kernel), one DATA-family
+ * message, or possibly several (a train seen whole in generic mode). */
+static __always_inline enum steer_verdict classify(void *udp_start, void *end) {
+  __u8 *msg = (__u8 *)udp_start + sizeof(struct udphdr);
+  if ((void *)(msg + VSWITCH_DATA_HEADER_SIZE) > end) return NOT_DATA;
+  __u32 len = (__u32)((__u8 *)end - msg);
+  if (msg[0] == VSWITCH_WIRE_V2) {
+    if (msg[1] != VSWITCH_V2_DATA && msg[1] != VSWITCH_V2_CONTROL) return NOT_DATA;
+    __u32 said = ((__u32)msg[VSWITCH_V2_LENGTH_OFFSET] << 8) | msg[VSWITCH_V2_LENGTH_OFFSET + 1];
+    return said == len ? SINGLE : MAYBE_SEVERAL;
+  }
+  if (msg[0] == VSWITCH_WIRE_V1) {
+    if (msg[1] == VSWITCH_V1_KEEPALIVE) return len == VSWITCH_DATA_HEADER_SIZE ? SINGLE : MAYBE_SEVERAL;
+    if (msg[1] != VSWITCH_V1_DATA) return NOT_DATA;
+    /* Native mode never sees trains (veth clears GSO when XDP is attached; NICs carry single
+     * datagrams): only generic mode needs the inner-frame test. */
+    return !generic_mode || is_single_v1_data(msg, end) ? SINGLE : MAYBE_SEVERAL;
+  }
+  return NOT_DATA;
 }
 
 SEC("xdp")
@@ -140,7 +166,11 @@ int vswitch_xdp(struct xdp_md *ctx) {
   if (ours < 0) return count(VSWITCH_XDP_MALFORMED, XDP_PASS);
   if (!ours) return count(VSWITCH_XDP_PASSED, XDP_PASS);
   if (cfg_max_len && end - data > cfg_max_len) return count(VSWITCH_XDP_SUPER, XDP_PASS);
-  if (generic_mode && !is_single_message(udp, end)) return count(VSWITCH_XDP_SUPER, XDP_PASS);
+  switch (classify(udp, end)) {
+    case NOT_DATA: return count(VSWITCH_XDP_CONTROL, XDP_PASS);
+    case MAYBE_SEVERAL: return count(VSWITCH_XDP_SUPER, XDP_PASS);
+    case SINGLE: break;
+  }
   return steer(ctx);
 }
 

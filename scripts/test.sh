@@ -12,15 +12,30 @@ echo "   datapath end to end (threads, UMEM bookkeeping, shutdown)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVSWITCH_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
 (cd build-asan && ctest -L unit --output-on-failure &&
-  ctest --output-on-failure -R 'e2e\.(switching|resilience)\.afxdp-native|e2e\.xdp_attach|e2e\.offloads\.socket')
+  ctest --output-on-failure -R 'e2e\.(switching|resilience|security)\.afxdp-native$|e2e\.xdp_attach|e2e\.offloads\.socket$')
 
-echo "== libFuzzer: the segmenter and the TCP coalescer (clang, ASan/UBSan), 60 s from the seeds"
+echo "== libFuzzer: every parser a packet or a file reaches (clang, ASan/UBSan), bounded time each"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DVSWITCH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz --target offload_fuzz -j"$(nproc)"
+cmake --build build-fuzz -j"$(nproc)" --target offload_fuzz handshake_fuzz data_fuzz replay_window_fuzz \
+  members_fuzz key_fuzz
 python3 tests/fuzz/make_corpus.py build-fuzz/seeds
-mkdir -p build-fuzz/corpus
-build-fuzz/tests/offload_fuzz -max_total_time=60 -max_len=70000 -print_final_stats=1 \
-  build-fuzz/corpus build-fuzz/seeds 2>&1 | tail -n 12
+fuzz() {  # fuzz TARGET SECONDS [extra libFuzzer args]: fails with the fuzzer's report on a finding
+  local target=$1 seconds=$2 log; shift 2
+  log=build-fuzz/$target.log
+  mkdir -p "build-fuzz/corpus/$target"
+  if ! "build-fuzz/tests/$target" -max_total_time="$seconds" -print_final_stats=1 "$@" \
+    "build-fuzz/corpus/$target" >"$log" 2>&1; then
+    tail -n 60 "$log"
+    return 1
+  fi
+  echo "-- $target: $(grep -E '^Done' "$log")"
+}
+fuzz offload_fuzz 40 -max_len=70000 build-fuzz/seeds
+fuzz handshake_fuzz 20
+fuzz data_fuzz 20 -max_len=2000
+fuzz replay_window_fuzz 10
+fuzz members_fuzz 10
+fuzz key_fuzz 10
 
 echo "== all tests (unit + end-to-end)"
 cd build

@@ -13,7 +13,9 @@ enum vswitch_xdp_counter {
                                  UDP GSO/GRO super-packet, which generic mode sees whole), or
                                  larger than a UMEM frame: left to the kernel's UDP stack, which
                                  splits it for the slow-path socket */
-  VSWITCH_XDP_COUNTER_COUNT = 5,
+  VSWITCH_XDP_CONTROL = 5,    /* a handshake-family message: left to the kernel, whose socket feeds
+                                 the control thread */
+  VSWITCH_XDP_COUNTER_COUNT = 6,
 };
 
 /* One XSKMAP slot per receive queue. */

@@ -15,7 +15,8 @@ namespace vswitch {
 class Endpoint {
  public:
   Endpoint() = default;
-  // Copies a kernel socket address; unknown families give an empty endpoint.
+  // Copies a kernel socket address; unknown families give an empty endpoint. IPv4-mapped IPv6
+  // addresses (::ffff:a.b.c.d, from dual-stack sockets) become plain IPv4.
   static Endpoint from_sockaddr(const sockaddr* sa, socklen_t len) noexcept;
   // Numeric "A.B.C.D:PORT", "[V6]:PORT" or, without a port, the address alone with
   // `default_port`. No name resolution (see resolve()).
@@ -41,6 +42,7 @@ class Endpoint {
   std::size_t hash() const noexcept;
 
  private:
+  void unmap_v4() noexcept;
   union {
     sockaddr sa;
     sockaddr_in v4;

@@ -1,5 +1,6 @@
 // Wire protocol v1: the messages between vport (client) and vswitch (server), one per UDP
-// datagram. docs/protocol.md has the byte diagrams and the reasoning; this file is the codec.
+// datagram, without authentication (--insecure; protocol_v2.hpp is the secure version).
+// docs/protocol.md has the byte diagrams and the reasoning; this file is the codec.
 //
 // Every message opens with the same 4-byte prefix (version, type, flags, reserved), so a
 // receiver classifies a datagram from its first bytes and its length. DATA and KEEPALIVE share
@@ -13,17 +14,20 @@
 #include <span>
 #include <string_view>
 
+#include "vswitch/wire_abi.h"
+
 namespace vswitch::protocol {
 
-inline constexpr std::uint8_t kVersion = 1;
+inline constexpr std::uint8_t kVersion = VSWITCH_WIRE_V1;
 inline constexpr std::uint16_t kDefaultPort = 9797;
 
 enum class MessageType : std::uint8_t {
-  hello = 1,      // client -> server: join a network
-  welcome = 2,    // server -> client: joined; port index and MTU
-  keepalive = 3,  // both ways: liveness, keeps NAT mappings open
-  data = 4,       // both ways: one Ethernet frame
-  bye = 5,        // both ways: leaving, or "I do not know this session"
+  hello = VSWITCH_V1_HELLO,          // client -> server: join a network (with the token: proven)
+  welcome = VSWITCH_V1_WELCOME,      // server -> client: joined; session index and MTU
+  keepalive = VSWITCH_V1_KEEPALIVE,  // both ways: liveness, keeps NAT mappings open
+  data = VSWITCH_V1_DATA,            // both ways: one Ethernet frame
+  bye = VSWITCH_V1_BYE,              // both ways: leaving, or "I do not know this session"
+  challenge = VSWITCH_V1_CHALLENGE,  // server -> client: repeat the HELLO with this token
 };
 
 // Flag bits. v1 defines none; a set bit is rejected so that a v1 receiver never mistakes an
@@ -31,9 +35,11 @@ enum class MessageType : std::uint8_t {
 inline constexpr std::uint8_t kKnownFlags = 0x00;
 
 inline constexpr std::size_t kPrefixSize = 4;
-inline constexpr std::size_t kHelloSize = 24;
+inline constexpr std::size_t kHelloSize = 32;
 inline constexpr std::size_t kWelcomeSize = 24;
-inline constexpr std::size_t kDataHeaderSize = 16;
+inline constexpr std::size_t kChallengeSize = 16;
+inline constexpr std::size_t kTokenSize = 8;
+inline constexpr std::size_t kDataHeaderSize = VSWITCH_DATA_HEADER_SIZE;
 inline constexpr std::size_t kKeepaliveSize = kDataHeaderSize;
 inline constexpr std::size_t kByeSize = 12;
 // Reserved now for the authentication tag of the encrypted mode, so MTUs do not change then.
@@ -62,12 +68,26 @@ enum class ByeReason : std::uint8_t {
   leaving = 0,          // the sender shuts down
   unknown_session = 1,  // the receiver index names no session here: join again
   timed_out = 2,
+  // Version mismatches, so that neither side waits in silence: a secure server answers a v1
+  // HELLO with the first, an insecure server answers a v2 initiation with the second. Both are
+  // unauthenticated hints: a client only logs them.
+  authentication_required = 3,
+  insecure_only = 4,
 };
+std::string_view to_string(ByeReason reason);
 
 struct Hello {
   std::uint32_t sender_index;  // the client's index: the server's messages carry it
   std::uint64_t network_id;
   std::uint16_t mtu;  // the MTU the client asks for
+  std::uint64_t token = 0;  // 0 at first; then the one from the server's CHALLENGE
+};
+
+// The server's answer to a HELLO without a valid token: a value only a receiver at the HELLO's
+// source address learns. No state is kept; the token is a MAC of the HELLO and its source.
+struct Challenge {
+  std::uint32_t receiver_index;  // the HELLO's sender index
+  std::uint64_t token;
 };
 
 struct Welcome {
@@ -109,12 +129,14 @@ DecodeError decode(std::span<const std::uint8_t> msg, Hello& out) noexcept;
 DecodeError decode(std::span<const std::uint8_t> msg, Welcome& out) noexcept;
 DecodeError decode(std::span<const std::uint8_t> msg, DataHeader& out) noexcept;  // data, keepalive
 DecodeError decode(std::span<const std::uint8_t> msg, Bye& out) noexcept;
+DecodeError decode(std::span<const std::uint8_t> msg, Challenge& out) noexcept;
 
 // Encoders write exactly the message size into `out` (which must be large enough) and return
 // the number of bytes written.
 std::size_t encode(const Hello& m, std::span<std::uint8_t> out) noexcept;
 std::size_t encode(const Welcome& m, std::span<std::uint8_t> out) noexcept;
 std::size_t encode(const Bye& m, std::span<std::uint8_t> out) noexcept;
+std::size_t encode(const Challenge& m, std::span<std::uint8_t> out) noexcept;
 std::size_t encode_data_header(const DataHeader& m, std::span<std::uint8_t> out) noexcept;
 std::size_t encode_keepalive(const DataHeader& m, std::span<std::uint8_t> out) noexcept;
 

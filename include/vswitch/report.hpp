@@ -1,13 +1,16 @@
-// Renders the switch's state for vswitchctl: human tables or stable JSON. Pure functions of
-// the core's state and the time, so the output is unit-tested directly.
+// Renders the switch's state for vswitchctl: human tables or stable JSON. The server takes a
+// snapshot under the switch lock (plain rows, no pointers) and renders it after releasing the
+// lock; both halves are pure functions, unit-tested directly.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "vswitch/switch_core.hpp"
+#include "vswitch/switch_state.hpp"
+#include "vswitch/switch_stats.hpp"
 #include "vswitch/time.hpp"
 
 namespace vswitch::report {
@@ -17,9 +20,49 @@ enum class Format { text, json };
 // Datapath facts shown by `stats` (name, mode, per-queue counters...), in display order.
 using Facts = std::vector<std::pair<std::string, std::string>>;
 
-std::string ports(const SwitchCore& core, TimePoint now, Format format);
-std::string fdb(const SwitchCore& core, TimePoint now, Format format);
-std::string stats(const SwitchCore& core, const Facts& datapath, Format format);
+struct PortRow {
+  PortIndex id = kNoPort;
+  bool secure = false;
+  bool active = false;  // its client confirmed the session
+  std::string member;      // v2: the member's name
+  std::string public_key;  // v2: base64
+  std::string suite;       // cipher suite, or "plaintext"
+  std::string endpoint;
+  std::uint64_t network = 0;
+  std::uint16_t mtu = 0;
+  std::size_t macs = 0;
+  std::uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
+  double last_seen_s = 0;     // since its last authenticated packet
+  double handshake_s = 0;     // since its last handshake (v1: its join)
+  double uptime_s = 0;
+};
+struct FdbRow {
+  std::uint64_t network = 0;
+  std::uint64_t mac = 0;
+  PortIndex port = kNoPort;
+  double age_s = 0;
+};
+struct HandshakeCounts {
+  std::uint64_t accepted = 0, challenges_sent = 0, cookies_sent = 0, version_replies = 0;
+  std::uint64_t unknown_session_replies = 0, replies_suppressed = 0, queue_full = 0;
+  std::array<std::uint64_t, kHandshakeRefusalCount> refused{};
+};
+struct StatsRow {
+  bool secure = false;
+  SwitchStats counters;
+  std::size_t ports = 0, fdb_entries = 0, keypairs = 0;
+  HandshakeCounts handshakes;
+};
+
+// Under the switch lock:
+std::vector<PortRow> snapshot_ports(const SwitchState& state, TimePoint now);
+std::vector<FdbRow> snapshot_fdb(const SwitchCore& core, TimePoint now);
+StatsRow snapshot_stats(const SwitchState& state, const HandshakeStats& handshakes);
+
+// Anywhere:
+std::string ports(const std::vector<PortRow>& rows, Format format);
+std::string fdb(std::vector<FdbRow> rows, Format format);
+std::string stats(const StatsRow& row, const Facts& datapath, Format format);
 
 // JSON string literal with escaping.
 std::string json_string(std::string_view text);

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "vswitch/counter.hpp"
+
 namespace vswitch {
 
 enum class DropReason : std::uint8_t {
@@ -17,8 +19,8 @@ enum class DropReason : std::uint8_t {
   bad_length,         // longer than its message type allows
   bad_field,          // reserved bytes set, MTU out of range, unknown reason code
   oversize_datagram,  // larger than the receive buffer (cut by the kernel)
-  unknown_port,       // receiver index names no port
-  endpoint_mismatch,  // receiver index is a port, but the datagram came from elsewhere
+  unknown_session,    // receiver index names no session (or one that just ended)
+  endpoint_mismatch,  // v1: the index names a session, but the datagram came from elsewhere
   port_table_full,    // HELLO refused: no free port
   bad_source_mac,     // source MAC is multicast, broadcast or all-zero
   frame_too_big,      // frame larger than the ingress port's negotiated MTU
@@ -27,6 +29,11 @@ enum class DropReason : std::uint8_t {
   tx_error,           // the kernel refused to send, or the TX ring was full
   bad_underlay,       // AF_XDP: the Ethernet/IP/UDP around the message is malformed
   no_frame,           // AF_XDP: UMEM exhausted, no frame for a copy or reply
+  bad_tag,            // v2: the AEAD tag did not verify (forged, corrupted, wrong key)
+  replay,             // the counter was seen before, or is older than the replay window
+  expired_session,    // the session is past its lifetime or message limit
+  version_mismatch,   // v1 to a secure server, or v2 to an insecure one
+  handshake_queue_full,  // the control thread is behind: handshake message dropped
   count_
 };
 inline constexpr std::size_t kDropReasonCount = static_cast<std::size_t>(DropReason::count_);
@@ -43,12 +50,47 @@ struct SwitchStats {
   std::uint64_t filtered = 0;                  // destination is on the ingress port: not sent
   std::uint64_t learned = 0, moved = 0, aged = 0;
   std::uint64_t learn_refused_fdb_full = 0, learn_refused_port_limit = 0;
-  std::uint64_t ports_joined = 0, ports_left = 0, ports_timed_out = 0;
-  std::uint64_t control_replies_suppressed = 0;  // rate-limited BYE(unknown_session) replies
+  std::uint64_t ports_joined = 0, ports_left = 0, ports_timed_out = 0, ports_revoked = 0;
+  std::uint64_t control_replies_suppressed = 0;  // rate-limited replies to unauthenticated senders
+  std::uint64_t roams = 0;                       // authenticated packets that moved an endpoint
   std::array<std::uint64_t, kDropReasonCount> drops{};
 
   void drop(DropReason reason) noexcept { ++drops[static_cast<std::size_t>(reason)]; }
   std::uint64_t drops_total() const noexcept;
+};
+
+}  // namespace vswitch
+
+namespace vswitch {
+
+// Why the control thread refused a handshake (v2 initiation or v1 HELLO).
+enum class HandshakeRefusal : std::uint8_t {
+  bad_mac1,         // not even addressed to this server's key: dropped before any DH
+  bad_handshake,    // did not decrypt: the client pins another server key, or forged
+  not_member,       // a valid key that the members file does not list for that network
+  stale_timestamp,  // not newer than that member's last initiation (a replay)
+  too_frequent,     // more than 50 initiations a second from one member
+  rate_limited,     // under load: over the per-source budget even with a valid cookie
+  no_common_suite,  // no cipher suite both sides accept
+  tables_full,      // no free port or session slot
+  bad_token,        // v1: HELLO with a token that does not match its source
+  count_
+};
+inline constexpr std::size_t kHandshakeRefusalCount = static_cast<std::size_t>(HandshakeRefusal::count_);
+std::string_view to_string(HandshakeRefusal reason);
+
+// Written by the control thread only, read by anyone (counter.hpp).
+struct HandshakeStats {
+  Counter accepted{0};           // sessions installed (v2) or joins proven (v1)
+  Counter challenges_sent{0};    // v1 CHALLENGE replies
+  Counter cookies_sent{0};       // v2 COOKIE REPLY under load
+  Counter version_replies{0};    // "wrong protocol version" hints sent
+  Counter unknown_session_replies{0};  // v1 BYE(unknown_session) hints sent
+  Counter replies_suppressed{0};       // hints not sent: over the sender's budget
+  Counter queue_full{0};               // dropped before the control thread saw them
+  std::array<Counter, kHandshakeRefusalCount> refused{};
+  void refuse(HandshakeRefusal r) noexcept { bump(refused[static_cast<std::size_t>(r)]); }
+  std::uint64_t refused_total() const noexcept;
 };
 
 }  // namespace vswitch

@@ -101,6 +101,17 @@ class UdpTxBatch {
   bool gso() const noexcept { return gso_; }
   // Sends each datagram with its own sendmsg (the ablation baseline: no batching at all).
   void set_one_by_one(bool on) noexcept { one_by_one_ = on; }
+  // Gives every slot `bytes` of storage of its own, for reserve(): datagrams that must be built
+  // (sealed) in place rather than referenced.
+  void enable_slot_data(std::size_t bytes);
+  // Queues a datagram of `size` bytes (at most the slot data size) and returns its storage, to be
+  // filled before flush(). The caller flushes when full.
+  std::span<std::uint8_t> reserve(const Endpoint* dest, std::size_t size) noexcept {
+    const std::span<std::uint8_t> out(&slot_data_[used_ * slot_data_size_], size);
+    add(dest, {}, {}, out);
+    return out;
+  }
+  std::size_t slot_data_size() const noexcept { return slot_data_size_; }
 
   bool full() const noexcept { return used_ == slots_.size(); }
   bool empty() const noexcept { return used_ == 0; }
@@ -139,6 +150,8 @@ class UdpTxBatch {
   std::vector<Message> messages_;
   std::vector<mmsghdr> msgs_;
   std::vector<std::uint8_t> control_;
+  std::vector<std::uint8_t> slot_data_;
+  std::size_t slot_data_size_ = 0;
   std::size_t used_ = 0, messages_used_ = 0;
   bool gso_ = false, one_by_one_ = false;
   int last_errno_ = 0;

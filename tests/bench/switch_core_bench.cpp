@@ -1,7 +1,8 @@
-// Micro-benchmarks of the switch core, each next to a baseline measured in the same run:
-// FDB lookup/learn against std::unordered_map with the same keys, the per-packet decision
-// against a bare protocol decode, and the per-batch switch lock against nothing. scripts/bench.sh
-// prints the ratios.
+// Micro-benchmarks of the switch core and the data plane, each next to a baseline measured in
+// the same run: FDB lookup/learn against std::unordered_map with the same keys; the whole
+// per-packet path (open, decide, seal) for v1 and for v2 with each suite, against v1 and a bare
+// decode; the server's share of a handshake against one X25519; the per-batch switch lock
+// against nothing. scripts/bench.sh prints the ratios.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -10,12 +11,18 @@
 #include <unordered_map>
 #include <vector>
 
+#include <cstring>
+
+#include "../unit/session_fixture.hpp"
+#include "vswitch/data_plane.hpp"
 #include "vswitch/fdb.hpp"
+#include "vswitch/handshake.hpp"
 #include "vswitch/log.hpp"
 #include "vswitch/protocol.hpp"
 #include "vswitch/switch_core.hpp"
 
 using namespace vswitch;
+using vswitch::test::kT0;
 using namespace std::chrono_literals;
 
 namespace {
@@ -81,66 +88,105 @@ void BM_FdbLearnRefresh(benchmark::State& state) {
 }
 BENCHMARK(BM_FdbLearnRefresh)->Arg(1000)->Arg(1000000);
 
-// A switch with `ports` joined ports whose MACs are learned; returns DATA messages from port 0.
+// A switch with `ports` sessions (v1, or v2 with a suite) whose MACs are learned, and a stream of
+// messages from port 0 to port 1 (or broadcast). Each iteration copies a pristine message (a
+// receive buffer is used once: phase C reseals it in place) and runs phases A, B and C.
 struct Loaded {
-  explicit Loaded(std::size_t ports) : core(config(ports)) {
-    std::uint8_t reply[SwitchCore::kReplyBufferSize];
+  Loaded(std::size_t ports, bool secure, CipherSuite suite, std::size_t frame_size, std::uint64_t dst)
+      : f(secure, config(ports)) {
     for (std::size_t p = 0; p < ports; ++p) {
-      endpoints.push_back(*Endpoint::parse_numeric("198.18.0.1:" + std::to_string(10000 + p), 1));
-      std::uint8_t hello[protocol::kHelloSize];
-      protocol::encode(protocol::Hello{static_cast<std::uint32_t>(p + 1), 1, 1500}, hello);
-      const Verdict v = core.receive(endpoints[p], hello, now, reply);
-      protocol::Welcome w{};
-      (void)protocol::decode(std::span<const std::uint8_t>(reply, v.reply_size), w);
-      indices.push_back(w.sender_index);
-      const auto learn = message(p, 0xffffffffffffULL, 0x020000000000ULL + p);
-      core.receive(endpoints[p], learn, now, reply);
+      auto& c = secure ? f.join_secure(static_cast<int>(p + 1), 1, suite) : f.join_plain(static_cast<int>(p + 1));
+      auto learn = f.data(c, vswitch::test::SessionFixture::frame(0xffffffffffffULL, 0x020000000000ULL + p));
+      f.receive(learn, c);  // confirms a v2 session and teaches the switch the MAC
     }
+    for (std::size_t i = 0; i < kMessages; ++i)
+      pristine.push_back(f.data(f.clients[0], vswitch::test::SessionFixture::frame(dst, 0x020000000000ULL, frame_size)));
+    work.resize(pristine[0].size());
+    plan.reserve(ports + 64);
+    server_keypair = f.state.sessions.find(f.clients[0].keypair.remote_index);
   }
   static SwitchConfig config(std::size_t ports) {
     SwitchConfig c;
     c.max_ports = ports + 1;
     return c;
   }
-  std::vector<std::uint8_t> message(std::size_t from, std::uint64_t dst, std::uint64_t src) {
-    std::vector<std::uint8_t> m(protocol::kDataHeaderSize + 64, 0);
-    protocol::encode_data_header({indices.empty() || from >= indices.size() ? 0 : indices[from], 0}, m);
-    const auto d = MacAddr::from_u64(dst).bytes(), s = MacAddr::from_u64(src).bytes();
-    std::copy(d.begin(), d.end(), m.begin() + protocol::kDataHeaderSize);
-    std::copy(s.begin(), s.end(), m.begin() + protocol::kDataHeaderSize + 6);
-    return m;
-  }
-  SwitchCore core;
-  TimePoint now{};
-  std::vector<Endpoint> endpoints;
-  std::vector<std::uint32_t> indices;
+  static constexpr std::size_t kMessages = 4096;
+  vswitch::test::SessionFixture f;
+  std::vector<std::vector<std::uint8_t>> pristine;
+  std::vector<std::uint8_t> work;
+  std::vector<Outbound> plan;
+  std::vector<PortEvent> events;
+  DropTally drops;
+  Keypair* server_keypair = nullptr;
 };
 
-// The full per-packet decision: receive() plus every egress header.
-void decide_repeatedly(benchmark::State& state, Loaded& s, const std::vector<std::uint8_t>& msg) {
-  std::uint8_t reply[SwitchCore::kReplyBufferSize];
+// Phases A (open), B (decide) and C (seal every destination) for one message.
+void run_data_plane(benchmark::State& state, Loaded& s) {
+  std::size_t i = 0;
+  std::vector<std::uint8_t> copy(s.work.size() + 64);
   for (auto _ : state) {
-    const Verdict v = s.core.receive(s.endpoints[0], msg, s.now, reply);
-    s.core.for_each_egress(v, [](const Port& p, const protocol::DataHeader& h) {
-      benchmark::DoNotOptimize(&p);
-      benchmark::DoNotOptimize(h);
-    });
+    std::memcpy(s.work.data(), s.pristine[i].data(), s.work.size());
+    Inbound in;
+    if (open_inbound(s.f.state.sessions, s.f.state.config.secure, s.work, s.f.clients[0].endpoint, in, s.drops) ==
+        Intake::session) {
+      decide(s.f.state, in, 0, kT0, s.plan, s.events);
+      for (const Outbound& o : s.plan) {
+        if (o.kind == Outbound::Kind::forward_in_place) {
+          benchmark::DoNotOptimize(seal_frame(o, in.message, in.payload.size()));
+        } else {
+          std::memcpy(copy.data() + protocol::kDataHeaderSize, in.payload.data(), in.payload.size());
+          benchmark::DoNotOptimize(seal_frame(o, copy, in.payload.size()));
+        }
+      }
+      s.plan.clear();
+    }
+    if (++i == Loaded::kMessages) {
+      i = 0;
+      s.server_keypair->reset_counters_for_test();  // the same counters come round again
+    }
   }
+  if (s.drops.counts != decltype(s.drops.counts){}) state.SkipWithError("messages were dropped");
+  state.SetItemsProcessed(state.iterations());
 }
 
-void BM_SwitchKnownUnicast(benchmark::State& state) {
+void BM_DataPlaneUnicastV1(benchmark::State& state) {
   log::set_level(log::Level::error);
-  Loaded s(2);
-  decide_repeatedly(state, s, s.message(0, 0x020000000001ULL, 0x020000000000ULL));
+  Loaded s(2, false, CipherSuite::chacha20_poly1305, static_cast<std::size_t>(state.range(0)), 0x020000000001ULL);
+  run_data_plane(state, s);
 }
-BENCHMARK(BM_SwitchKnownUnicast);
+BENCHMARK(BM_DataPlaneUnicastV1)->Arg(64)->Arg(1400);
 
-void BM_SwitchFlood64Ports(benchmark::State& state) {
+void BM_DataPlaneUnicastChaCha(benchmark::State& state) {
   log::set_level(log::Level::error);
-  Loaded s(64);
-  decide_repeatedly(state, s, s.message(0, 0xffffffffffffULL, 0x020000000000ULL));
+  Loaded s(2, true, CipherSuite::chacha20_poly1305, static_cast<std::size_t>(state.range(0)), 0x020000000001ULL);
+  run_data_plane(state, s);
 }
-BENCHMARK(BM_SwitchFlood64Ports);
+BENCHMARK(BM_DataPlaneUnicastChaCha)->Arg(64)->Arg(1400);
+
+void BM_DataPlaneUnicastAesGcm(benchmark::State& state) {
+  if (!aes256gcm_available()) {
+    state.SkipWithError("no AES-NI");
+    return;
+  }
+  log::set_level(log::Level::error);
+  Loaded s(2, true, CipherSuite::aes256_gcm, static_cast<std::size_t>(state.range(0)), 0x020000000001ULL);
+  run_data_plane(state, s);
+}
+BENCHMARK(BM_DataPlaneUnicastAesGcm)->Arg(64)->Arg(1400);
+
+void BM_DataPlaneFlood64PortsV1(benchmark::State& state) {
+  log::set_level(log::Level::error);
+  Loaded s(64, false, CipherSuite::chacha20_poly1305, 64, 0xffffffffffffULL);
+  run_data_plane(state, s);
+}
+BENCHMARK(BM_DataPlaneFlood64PortsV1);
+
+void BM_DataPlaneFlood64PortsChaCha(benchmark::State& state) {
+  log::set_level(log::Level::error);
+  Loaded s(64, true, CipherSuite::chacha20_poly1305, 64, 0xffffffffffffULL);
+  run_data_plane(state, s);
+}
+BENCHMARK(BM_DataPlaneFlood64PortsChaCha);
 
 void BM_BaselineDecodeOnly(benchmark::State& state) {
   std::vector<std::uint8_t> msg(protocol::kDataHeaderSize + 64, 0);
@@ -152,6 +198,87 @@ void BM_BaselineDecodeOnly(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_BaselineDecodeOnly);
+
+// The server's whole share of one handshake: mac1, decrypting the initiation (two DH), the
+// response (two more DH) and the keys. Against one X25519, the unit of its cost.
+void BM_HandshakeResponder(benchmark::State& state) {
+  if (sodium_init() < 0) return;
+  const auto server = noise::KeyPair::generate();
+  handshake::ServerHandshake responder(server.private_key.bytes());
+  std::vector<std::vector<std::uint8_t>> initiations;
+  const auto client = noise::KeyPair::generate();
+  const std::array<std::uint8_t, 32> psk{};
+  handshake::ClientHandshake initiator(client.private_key.bytes(), server.public_key, psk);
+  for (int i = 0; i < 256; ++i) {
+    protocol::v2::InitiationPayload p;
+    p.network = 1;
+    p.suites = suite_bit(CipherSuite::chacha20_poly1305);
+    p.mtu = 1400;
+    std::vector<std::uint8_t> m(protocol::v2::initiation::kSize);
+    initiator.create_initiation(static_cast<std::uint32_t>(i + 1), p, kT0,
+                                std::span<std::uint8_t, protocol::v2::initiation::kSize>(m));
+    initiations.push_back(std::move(m));
+  }
+  const Endpoint from = *Endpoint::parse_numeric("198.18.0.11:4000", 1);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const std::span<const std::uint8_t, protocol::v2::initiation::kSize> msg(initiations[i].data(),
+                                                                             protocol::v2::initiation::kSize);
+    benchmark::DoNotOptimize(responder.check_macs(msg, from, kT0));
+    auto in = responder.consume_initiation(msg);
+    handshake::SessionKeys keys;
+    std::array<std::uint8_t, protocol::v2::response::kSize> out{};
+    benchmark::DoNotOptimize(responder.create_response(*in, 7, {1, 1400}, psk, out, keys));
+    i = (i + 1) % initiations.size();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_HandshakeResponder);
+
+// What a flood of initiations with a valid mac1 (anyone can compute it) costs before the
+// server knows the sender is no member: one decrypt attempt, two DH.
+void BM_HandshakeForgedInitiation(benchmark::State& state) {
+  if (sodium_init() < 0) return;
+  const auto server = noise::KeyPair::generate();
+  handshake::ServerHandshake responder(server.private_key.bytes());
+  const auto stranger = noise::KeyPair::generate();
+  const std::array<std::uint8_t, 32> psk{};
+  handshake::ClientHandshake initiator(stranger.private_key.bytes(), server.public_key, psk);
+  protocol::v2::InitiationPayload p;
+  p.network = 1;
+  p.suites = 2;
+  p.mtu = 1400;
+  std::vector<std::uint8_t> m(protocol::v2::initiation::kSize);
+  initiator.create_initiation(1, p, kT0, std::span<std::uint8_t, protocol::v2::initiation::kSize>(m));
+  const std::span<const std::uint8_t, protocol::v2::initiation::kSize> msg(m.data(), protocol::v2::initiation::kSize);
+  const Endpoint from = *Endpoint::parse_numeric("198.18.0.11:4000", 1);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(responder.check_macs(msg, from, kT0));
+    benchmark::DoNotOptimize(responder.consume_initiation(msg));
+  }
+}
+BENCHMARK(BM_HandshakeForgedInitiation);
+
+// Under load: mac1 and mac2 checks only (no DH) before a cookie reply or a drop.
+void BM_HandshakeMacCheckOnly(benchmark::State& state) {
+  if (sodium_init() < 0) return;
+  const auto server = noise::KeyPair::generate();
+  handshake::ServerHandshake responder(server.private_key.bytes());
+  std::vector<std::uint8_t> m(protocol::v2::initiation::kSize, 0x5a);
+  const std::span<const std::uint8_t, protocol::v2::initiation::kSize> msg(m.data(), protocol::v2::initiation::kSize);
+  const Endpoint from = *Endpoint::parse_numeric("198.18.0.11:4000", 1);
+  for (auto _ : state) benchmark::DoNotOptimize(responder.check_macs(msg, from, kT0));
+}
+BENCHMARK(BM_HandshakeMacCheckOnly);
+
+void BM_BaselineX25519(benchmark::State& state) {
+  if (sodium_init() < 0) return;
+  const auto a = noise::KeyPair::generate();
+  const auto b = noise::KeyPair::generate();
+  std::array<std::uint8_t, 32> out{};
+  for (auto _ : state) benchmark::DoNotOptimize(noise::dh(a.private_key.bytes(), b.public_key, out));
+}
+BENCHMARK(BM_BaselineX25519);
 
 // The AF_XDP workers lock the switch once per batch: the uncontended cost of that lock.
 void BM_SwitchLockPerBatch(benchmark::State& state) {

@@ -1,7 +1,8 @@
 // The steering decision of bpf/vswitch_xdp.bpf.c, run in the kernel on crafted packets with
 // BPF_PROG_TEST_RUN. No AF_XDP socket sits in the map here, so a packet the program decides to
 // steer comes back as XDP_PASS with the `no_socket` counter raised; everything else raises
-// `passed` or `malformed`. Needs root (CAP_BPF): skipped otherwise.
+// `passed`, `malformed`, `control` (handshakes, left to the kernel) or `super_packet`.
+// Needs root (CAP_BPF): skipped otherwise.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "vswitch/bpf_abi.h"
+#include "vswitch/protocol_v2.hpp"
 #include "vswitch/underlay.hpp"
 #include "vswitch_xdp.skel.h"
 
@@ -40,10 +42,18 @@ underlay::UnderlayRoute route(bool ipv6, std::uint16_t dst_port, std::uint32_t d
   return r;
 }
 
+// A v2 DATA message of `size` bytes in all, its length field as a sender writes it.
+std::vector<std::uint8_t> v2_message(std::size_t size, std::uint8_t type = VSWITCH_V2_DATA) {
+  std::vector<std::uint8_t> m(size, 0xab);
+  protocol::v2::write_data_header({static_cast<protocol::v2::MessageType>(type), 7, 1}, size, m);
+  return m;
+}
+
+std::vector<std::uint8_t> packet_with(const underlay::UnderlayRoute& r, const std::vector<std::uint8_t>& message);
+
+// A packet carrying one v2 DATA message of `payload` bytes.
 std::vector<std::uint8_t> packet(const underlay::UnderlayRoute& r, std::size_t payload = 64) {
-  std::vector<std::uint8_t> p(r.header_size() + payload, 0xab);
-  underlay::write_headers(r, p, payload);
-  return p;
+  return packet_with(r, v2_message(payload));
 }
 
 std::vector<std::uint8_t> packet_with(const underlay::UnderlayRoute& r, const std::vector<std::uint8_t>& message) {
@@ -131,6 +141,25 @@ class XdpSteering : public ::testing::Test {
 TEST_F(XdpSteering, TunnelPortIsSteeredOverIpv4AndIpv6) {
   expect(packet(route(false, 9797)), VSWITCH_XDP_NO_SOCKET);
   expect(packet(route(true, 9797)), VSWITCH_XDP_NO_SOCKET);
+  expect(packet_with(route(false, 9797), v2_message(32, VSWITCH_V2_CONTROL)), VSWITCH_XDP_NO_SOCKET);
+  expect(packet_with(route(false, 9797), data_message(false, false, 100)), VSWITCH_XDP_NO_SOCKET);  // v1 DATA
+}
+
+// Handshakes go to the kernel socket (and from there to the control thread), never to a worker.
+TEST_F(XdpSteering, HandshakeMessagesAreLeftToTheKernel) {
+  std::vector<std::uint8_t> initiation(protocol::v2::initiation::kSize, 0);
+  initiation[0] = VSWITCH_WIRE_V2;
+  initiation[1] = VSWITCH_V2_INITIATION;
+  expect(packet_with(route(false, 9797), initiation), VSWITCH_XDP_CONTROL);
+  std::vector<std::uint8_t> hello(32, 0);
+  hello[0] = VSWITCH_WIRE_V1;
+  hello[1] = VSWITCH_V1_HELLO;
+  expect(packet_with(route(false, 9797), hello), VSWITCH_XDP_CONTROL);
+  hello[1] = VSWITCH_V1_BYE;
+  hello.resize(12);
+  expect(packet_with(route(true, 9797), hello), VSWITCH_XDP_CONTROL);
+  std::vector<std::uint8_t> garbage(40, 0x77);
+  expect(packet_with(route(false, 9797), garbage), VSWITCH_XDP_CONTROL);
 }
 
 TEST_F(XdpSteering, OtherPortsAndProtocolsPass) {
@@ -197,9 +226,27 @@ TEST_F(XdpSteering, PacketsLongerThanAFrameAreLeftToTheKernel) {
   expect(packet(route(false, 9797), kMaxLen - 14 - 20 - 8), VSWITCH_XDP_NO_SOCKET);
 }
 
-// In generic mode a UDP GSO train arrives as one packet: only a provably single DATA message
-// (its inner IP frame ends where the packet ends) may go to the AF_XDP socket.
-TEST_F(XdpSteering, GenericModeSteersOnlyProvablySingleMessages) {
+// A v2 message says its length: one whose length disagrees with its datagram is several (a
+// train seen whole) or malformed, and either way the kernel's UDP stack is the right place.
+TEST_F(XdpSteering, V2LengthFieldDecidesSingleMessages) {
+  for (int generic : {0, 1}) {
+    skel_->bss->generic_mode = static_cast<__u8>(generic);
+    auto one = v2_message(200);
+    expect(packet_with(route(false, 9797), one), VSWITCH_XDP_NO_SOCKET);
+    auto train = one;
+    train.insert(train.end(), one.begin(), one.end());
+    expect(packet_with(route(false, 9797), train), VSWITCH_XDP_SUPER);
+    auto padded = one;
+    padded.push_back(0);
+    expect(packet_with(route(true, 9797), padded), VSWITCH_XDP_SUPER);
+    auto keepalive = v2_message(32);
+    expect(packet_with(route(true, 9797), keepalive), VSWITCH_XDP_NO_SOCKET);
+  }
+}
+
+// In generic mode a UDP GSO train arrives as one packet: a v1 DATA message (no length field) is
+// steered only when provably single (its inner IP frame ends where the packet ends).
+TEST_F(XdpSteering, GenericModeSteersOnlyProvablySingleV1Messages) {
   skel_->bss->generic_mode = 1;
   for (bool inner_v6 : {false, true}) {
     for (bool tagged : {false, true}) {
@@ -219,7 +266,9 @@ TEST_F(XdpSteering, GenericModeSteersOnlyProvablySingleMessages) {
   expect(packet_with(route(false, 9797), arp), VSWITCH_XDP_SUPER);
   auto keepalive = data_message(false, false, 100);
   keepalive[1] = 3;
-  expect(packet_with(route(false, 9797), keepalive), VSWITCH_XDP_SUPER);
+  expect(packet_with(route(false, 9797), keepalive), VSWITCH_XDP_SUPER);  // longer than a KEEPALIVE
+  keepalive.resize(16);
+  expect(packet_with(route(false, 9797), keepalive), VSWITCH_XDP_NO_SOCKET);
   // Native mode steers the same train (the driver never sees super-packets).
   skel_->bss->generic_mode = 0;
   auto train = data_message(false, false, 100);

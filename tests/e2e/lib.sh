@@ -9,6 +9,8 @@
 #
 # (`ip netns exec` execs the program, so $! is the daemon itself.)
 # Each client runs vport with TAP "vs0" and overlay address 198.19.0.1N/24.
+# MODE=secure (default): keys from `vswitchctl genkey` in $WORK/keys, every client a member of
+# networks 1 and 2; MODE=insecure: the unauthenticated protocol v1 (--insecure on both sides).
 # Everything lives in namespaces created here; cleanup runs on every exit (trap).
 set -u
 
@@ -32,7 +34,10 @@ case $DATAPATH in
   afxdp-generic) DATAPATH_ARGS=(--datapath afxdp --iface $P-srv-u --xdp-mode generic) ;;
   *) echo "unknown DATAPATH=$DATAPATH"; exit 1 ;;
 esac
-SCENARIO="$SCENARIO[$DATAPATH]"
+MODE=${MODE:-secure}
+case $MODE in secure|insecure) ;; *) echo "unknown MODE=$MODE"; exit 1 ;; esac
+if [[ $MODE == insecure ]]; then SCENARIO="$SCENARIO[$DATAPATH,insecure]"; else SCENARIO="$SCENARIO[$DATAPATH]"; fi
+KEYS=$WORK/keys
 
 log() { echo "[$SCENARIO $(date +%H:%M:%S)] $*" >&2; }
 n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }  # run in a namespace
@@ -88,6 +93,7 @@ topo_up() {
   n $NS_NET ip link set br0 up
   add_host $NS_SRV $SRV_IP "$queues"
   for ((i = 1; i <= count; i++)); do add_host "$P-c$i" "198.18.0.1$i"; done
+  make_keys "$count"
 }
 
 add_host() {  # add_host NS UNDERLAY_IP [QUEUES]
@@ -101,9 +107,49 @@ add_host() {  # add_host NS UNDERLAY_IP [QUEUES]
   n "$ns" ip link set "$P-$tag-u" up
 }
 
+# make_keys N: a server key and keys for clients 1..N, each a member of networks 1 and 2.
+make_keys() {
+  local n=$1 i pub
+  mkdir -p "$KEYS" && chmod 700 "$KEYS"
+  [[ -f $KEYS/server.key ]] || (umask 077 && "$BIN_DIR/vswitchctl" genkey >"$KEYS/server.key")
+  SRV_PUB=$("$BIN_DIR/vswitchctl" pubkey <"$KEYS/server.key")
+  : >"$KEYS/members.conf"
+  for ((i = 1; i <= n; i++)); do
+    [[ -f $KEYS/c$i.key ]] || (umask 077 && "$BIN_DIR/vswitchctl" genkey >"$KEYS/c$i.key")
+    pub=$("$BIN_DIR/vswitchctl" pubkey <"$KEYS/c$i.key")
+    printf '%s 1 c%s\n%s 2 c%s\n' "$pub" "$i" "$pub" "$i" >>"$KEYS/members.conf"
+  done
+}
+# bench_keys N: keys for N vswitch-bench ports in $KEYS/bench (members of network 1), before
+# the server starts; BENCH_AUTH holds the generator's arguments for the current MODE.
+bench_keys() {
+  local n=$1 i
+  BENCH_AUTH=()
+  [[ $MODE == secure ]] || return 0
+  mkdir -p "$KEYS/bench"
+  echo "$SRV_PUB" >"$KEYS/bench/server.pub"
+  for ((i = 0; i < n; i++)); do
+    (umask 077 && "$BIN_DIR/vswitchctl" genkey >"$KEYS/bench/p$i.key")
+    echo "$("$BIN_DIR/vswitchctl" pubkey <"$KEYS/bench/p$i.key") 1 bench$i" >>"$KEYS/members.conf"
+  done
+  BENCH_AUTH=(--key-dir "$KEYS/bench")
+}
+# json_ok FILE FILTER: the file holds exactly one JSON value and FILTER is true of it (an empty or
+# missing result is a failure, not a pass).
+json_ok() { [[ -s $1 ]] && jq -e -s "length == 1 and (.[0] | $2)" "$1" >/dev/null; }
+# ... the same for standard input (a command that printed nothing fails the check).
+stdin_json_ok() { jq -e -s "length == 1 and (.[0] | $1)" >/dev/null; }
+server_auth() {
+  if [[ $MODE == secure ]]; then echo --key-file "$KEYS/server.key" --members "$KEYS/members.conf"; else echo --insecure; fi
+}
+client_auth() {  # client_auth I
+  if [[ $MODE == secure ]]; then echo --server-key "$SRV_PUB" --key-file "$KEYS/c$1.key"; else echo --insecure; fi
+}
+
 # start_server [extra vswitch args]: background vswitch in vst-srv on $DATAPATH; SERVER_PID.
 start_server() {
-  ip netns exec $NS_SRV "$BIN_DIR/vswitch" --listen $SRV_IP:$PORT --insecure --control "$CTL_SOCK" \
+  # shellcheck disable=SC2046
+  ip netns exec $NS_SRV "$BIN_DIR/vswitch" --listen $SRV_IP:$PORT $(server_auth) --control "$CTL_SOCK" \
     "${DATAPATH_ARGS[@]}" "$@" \
     >>"$WORK/vswitch.log" 2>&1 &
   SERVER_PID=$!
@@ -117,14 +163,16 @@ start_server() {
 declare -A CLIENT_PID
 start_client() {
   local i=$1; shift
-  ip netns exec "$P-c$i" "$BIN_DIR/vport" --server $SRV_IP:$PORT --insecure --tap vs0 \
+  # shellcheck disable=SC2046
+  ip netns exec "$P-c$i" "$BIN_DIR/vport" --server $SRV_IP:$PORT $(client_auth "$i") --tap vs0 \
     --ip "198.19.0.1$i/24" --mac "02:00:00:00:00:0$i" "$@" >>"$WORK/vport-c$i.log" 2>&1 &
   CLIENT_PID[$i]=$!
   PIDS+=("$!")
 }
 
 ctl() { "$BIN_DIR/vswitchctl" --control "$CTL_SOCK" "$@"; }
-port_count() { ctl ports --json | grep -o '"id":' | wc -l; }
+# Ports whose client confirmed its session (a half-open v2 handshake is not a member online).
+port_count() { ctl ports --json | jq '[.ports[] | select(.active)] | length'; }
 stat_value() {  # stat_value NAME: a counter or drop reason from `vswitchctl stats --json`
   ctl stats --json | grep -o "\"$1\":[0-9]*" | head -n1 | cut -d: -f2
 }

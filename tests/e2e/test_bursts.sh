@@ -12,21 +12,22 @@ set -u
 require_root
 [[ -x $BIN_DIR/vswitch-bench ]] || { echo "FAIL: no $BIN_DIR/vswitch-bench"; exit 1; }
 topo_up 1
+bench_keys 4
 start_server
 check "the server runs the $DATAPATH datapath" wait_for 5 datapath_is_expected
 
 # bench RESULT_FILE args...: emulated ports in vst-c1 that receive what the switch forwards.
 bench() {
   local out=$1; shift
-  n $P-c1 timeout 30 "$BIN_DIR/vswitch-bench" --server $SRV_IP:$PORT --bind 198.18.0.11 --receive "$@" \
+  n $P-c1 timeout 30 "$BIN_DIR/vswitch-bench" --server $SRV_IP:$PORT --bind 198.18.0.11 --receive "${BENCH_AUTH[@]}" "$@" \
     >"$out" 2>>"$WORK/bench.log"
 }
 all_forwarded() {  # all_forwarded RESULT_FILE: as many received as sent, and something sent
-  jq -e '.sent > 0 and .forwarded == .sent' "$1" >/dev/null
+  json_ok "$1" '.sent > 0 and .forwarded == .sent'
 }
-summary() { jq -c '{sent, forwarded, p99_us: .latency_us.p99}' "$1"; }
+summary() { jq -c '{protocol, sent, forwarded, p99_us: .latency_us.p99}' "$1" 2>/dev/null || echo "no result"; }
 # Nothing here waits on a timer: 50 ms is far above a burst's time through two veths.
-prompt() { jq -e '.latency_us.p99 >= 0 and .latency_us.p99 < 50000' "$1" >/dev/null; }
+prompt() { json_ok "$1" '.latency_us.p99 >= 0 and .latency_us.p99 < 50000'; }
 
 # One burst of 64 (rate 64/s for 1 s sends one sendmmsg batch), then silence.
 bench "$WORK/burst.json" --ports 2 --batch 64 --rate 64 --duration 1
@@ -39,7 +40,7 @@ check "paced bursts (20k pps) arrive whole: $(summary "$WORK/bursts.json")" all_
 
 bench "$WORK/flood.json" --ports 4 --mode broadcast --batch 64 --rate 64 --duration 1
 check "a flooded burst reaches the 3 other ports: $(summary "$WORK/flood.json")" \
-  jq -e '.sent > 0 and .forwarded == 3 * .sent' "$WORK/flood.json"
+  json_ok "$WORK/flood.json" '.sent > 0 and .forwarded == 3 * .sent'
 check "... and none of its 192 copies is held back" prompt "$WORK/flood.json"
 
 bench "$WORK/xdp-tx.json" --ports 2 --batch 64 --rate 20000 --duration 1 --afxdp-tx $P-c1-u
@@ -49,11 +50,16 @@ check "the switch counted no drop" test "$(stat_value drops_total)" == 0
 
 # Live XDP frames (BPF_PROG_RUN): bursts of 64 copies, within what the rings hold. veth
 # delivers XDP frames only to a peer with NAPI (an XDP program or GRO): give the bridge port GRO.
+# Copies of one message are replays to a v2 session (dropped, as they must be): v1 only.
+if [[ $MODE == secure ]]; then
+  echo "SKIP: injected XDP frames (copies of one message) need the insecure protocol; v2 drops replays"
+  finish
+fi
 n $NS_NET ethtool -K $P-c1-p gro on >/dev/null
 rx_before=$(stat_value rx_frames)
 bench "$WORK/live.json" --ports 2 --rate 20000 --duration 0.5 --xdp-live $P-c1-u --live-copies 64
 rx_after=$(stat_value rx_frames)
 check "injected XDP frames are switched and forwarded: $(summary "$WORK/live.json"), switch rx $rx_before -> $rx_after" \
-  jq -e --argjson rx $((rx_after - rx_before)) '.sent > 0 and $rx >= .sent and .forwarded == .sent' "$WORK/live.json"
+  json_ok "$WORK/live.json" ".sent > 0 and $((rx_after - rx_before)) >= .sent and .forwarded == .sent"
 
 finish

@@ -30,7 +30,7 @@ seen=$(tcpdump -r "$WORK/c3.pcap" -n 'ether src 02:00:00:00:00:01' 2>/dev/null |
 check "c3 saw no frame from c1 ($seen)" test "$seen" -eq 0
 
 # Test that the fdb keeps the networks apart.
-check "fdb shows network 1 and network 2 entries" bash -c \
-  "$BIN_DIR/vswitchctl --control $CTL_SOCK fdb --json | jq -e '[.fdb[].network] | unique == [1,2]' >/dev/null"
+fdb_networks_are_1_and_2() { ctl fdb --json | stdin_json_ok '[.fdb[].network] | unique == [1,2]'; }
+check "fdb shows network 1 and network 2 entries" fdb_networks_are_1_and_2
 
 finish

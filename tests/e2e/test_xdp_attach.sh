@@ -37,8 +37,8 @@ check "both queues received tunnel packets ($q0 / $q1)" test "$q0" -gt 10 -a "$q
 # One snapshot, and polled: a packet the program has counted may still sit in an RX ring, and
 # keepalives keep arriving, so separate reads could disagree by one.
 redirected_equals_rx() {
-  ctl stats --json | jq -e '.datapath | (.["bpf.redirected"] | tonumber) ==
-    (.["queue0.rx"] | tonumber) + (.["queue1.rx"] | tonumber)' >/dev/null
+  ctl stats --json | stdin_json_ok '.datapath | (.["bpf.redirected"] | tonumber) ==
+    (.["queue0.rx"] | tonumber) + (.["queue1.rx"] | tonumber)'
 }
 check "the XDP counters see every steered packet" wait_for 3 redirected_equals_rx
 
@@ -90,8 +90,8 @@ out=$(n $NS_SRV "$BIN_DIR/vswitch" --insecure --listen $SRV_IP --control "$WORK/
 check "native mode on a driver without it is a clear error" grep -q "cannot attach native XDP" <<<"$out"
 DATAPATH_ARGS=(--datapath auto)
 start_server
-check "datapath auto picks AF_XDP for an address on an interface" wait_for 3 bash -c \
-  "$BIN_DIR/vswitchctl --control $CTL_SOCK stats --json | jq -e '.datapath.datapath == \"afxdp\"' >/dev/null"
+datapath_is_afxdp() { ctl stats --json | stdin_json_ok '.datapath.datapath == "afxdp"'; }
+check "datapath auto picks AF_XDP for an address on an interface" wait_for 3 datapath_is_afxdp
 check "on a veth, whose driver has native XDP, it attaches native" test "$(fact xdp_mode)" == native
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
 out=$(timeout 3 ip netns exec $NS_SRV "$BIN_DIR/vswitch" --insecure --listen 0.0.0.0 --control "$WORK/y.sock" 2>&1)

@@ -1,66 +1,91 @@
+// vswitchctl's renderings, from snapshots of a switch with real sessions.
 #include "vswitch/report.hpp"
 
 #include <gtest/gtest.h>
 
-#include "vswitch/protocol.hpp"
+#include "session_fixture.hpp"
+#include "vswitch/keys.hpp"
 
 using namespace vswitch;
+using namespace vswitch::test;
 using namespace std::chrono_literals;
 
 namespace {
 
-SwitchCore core_with_one_port_and_mac(TimePoint now) {
-  SwitchCore core{SwitchConfig{}};
-  std::uint8_t hello[protocol::kHelloSize];
-  protocol::encode(protocol::Hello{5, 42, 1400}, hello);
-  std::uint8_t reply[SwitchCore::kReplyBufferSize];
-  const auto e = *Endpoint::parse_numeric("198.18.0.11:4000", 1);
-  const Verdict v = core.receive(e, hello, now, reply);
-  protocol::Welcome w{};
-  (void)protocol::decode(std::span<const std::uint8_t>(reply, v.reply_size), w);
-  std::uint8_t data[protocol::kDataHeaderSize + 60] = {};
-  protocol::encode_data_header({w.sender_index, 0}, data);
-  std::fill_n(data + protocol::kDataHeaderSize, 6, 0xff);
-  data[protocol::kDataHeaderSize + 6] = 0x02;
-  data[protocol::kDataHeaderSize + 11] = 0x01;
-  core.receive(e, data, now, reply);
-  return core;
+// One confirmed v2 member on network 42 whose MAC 02:00:00:00:00:01 is learned.
+void one_member(SessionFixture& f) {
+  auto& c = f.join_secure(11, 42);
+  auto ka = f.data(c, {}, MessageKind::keepalive);
+  f.receive(ka, c);
+  auto frame = SessionFixture::frame(0xffffffffffffULL, 0x020000000001ULL);
+  auto msg = f.data(c, frame);
+  f.receive(msg, c);
 }
 
 }  // namespace
 
-TEST(Report, PortsTextAndJson) {
-  const TimePoint t{1000s};
-  auto core = core_with_one_port_and_mac(t);
-  const auto text = report::ports(core, t + 2s, report::Format::text);
+TEST(Report, PortsShowMemberKeySuiteHandshakeAgeAndEndpoint) {
+  SessionFixture f;
+  one_member(f);
+  const auto rows = report::snapshot_ports(f.state, kT0 + 2s);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].member, "c1");
+  EXPECT_EQ(rows[0].public_key, key_to_base64(f.clients[0].key));
+  EXPECT_EQ(rows[0].suite, "chacha20-poly1305");
+  const auto text = report::ports(rows, report::Format::text);
   EXPECT_NE(text.find("198.18.0.11:4000"), std::string::npos);
-  EXPECT_NE(text.find("2.0s ago"), std::string::npos);
+  EXPECT_NE(text.find("2s ago"), std::string::npos);
   EXPECT_NE(text.find("1 port(s)"), std::string::npos);
-  const auto json = report::ports(core, t + 2s, report::Format::json);
+  const auto json = report::ports(rows, report::Format::json);
   EXPECT_NE(json.find("\"endpoint\":\"198.18.0.11:4000\""), std::string::npos);
   EXPECT_NE(json.find("\"network\":42"), std::string::npos);
   EXPECT_NE(json.find("\"macs\":1"), std::string::npos);
+  EXPECT_NE(json.find("\"member\":\"c1\""), std::string::npos);
+  EXPECT_NE(json.find("\"suite\":\"chacha20-poly1305\""), std::string::npos);
+  EXPECT_NE(json.find("\"last_handshake_s\":2.000"), std::string::npos);
+  EXPECT_NE(json.find("\"public_key\":\"" + key_to_base64(f.clients[0].key) + "\""), std::string::npos);
+}
+
+TEST(Report, PlaintextPortsSayPlaintext) {
+  SessionFixture f(false);
+  f.join_plain(5);
+  const auto json = report::ports(report::snapshot_ports(f.state, kT0), report::Format::json);
+  EXPECT_NE(json.find("\"suite\":\"plaintext\""), std::string::npos);
+  EXPECT_NE(json.find("\"member\":\"\""), std::string::npos);
 }
 
 TEST(Report, FdbShowsLiveEntriesOnly) {
-  const TimePoint t{1000s};
-  auto core = core_with_one_port_and_mac(t);
-  EXPECT_NE(report::fdb(core, t, report::Format::text).find("02:00:00:00:00:01"), std::string::npos);
-  EXPECT_NE(report::fdb(core, t, report::Format::json).find("\"mac\":\"02:00:00:00:00:01\""), std::string::npos);
-  EXPECT_EQ(report::fdb(core, t + 301s, report::Format::json), "{\"fdb\":[]}\n");
+  SessionFixture f;
+  one_member(f);
+  EXPECT_NE(report::fdb(report::snapshot_fdb(f.state.core, kT0), report::Format::text).find("02:00:00:00:00:01"),
+            std::string::npos);
+  EXPECT_NE(report::fdb(report::snapshot_fdb(f.state.core, kT0), report::Format::json).find("\"mac\":\"02:00:00:00:00:01\""),
+            std::string::npos);
+  EXPECT_EQ(report::fdb(report::snapshot_fdb(f.state.core, kT0 + 301s), report::Format::json), "{\"fdb\":[]}\n");
 }
 
-TEST(Report, StatsIncludeDatapathFactsAndEveryDropReason) {
-  const TimePoint t{1000s};
-  auto core = core_with_one_port_and_mac(t);
-  const auto json = report::stats(core, {{"datapath", "socket"}}, report::Format::json);
+TEST(Report, StatsIncludeDatapathFactsEveryDropReasonAndHandshakeRefusal) {
+  SessionFixture f;
+  one_member(f);
+  HandshakeStats h;
+  bump(h.accepted, 3);
+  bump(h.cookies_sent, 2);
+  h.refuse(HandshakeRefusal::not_member);
+  const auto row = report::snapshot_stats(f.state, h);
+  const auto json = report::stats(row, {{"datapath", "socket"}}, report::Format::json);
+  EXPECT_NE(json.find("\"mode\":\"secure\""), std::string::npos);
   EXPECT_NE(json.find("\"datapath\":{\"datapath\":\"socket\"}"), std::string::npos);
   EXPECT_NE(json.find("\"rx_frames\":1"), std::string::npos);  // a lone port: nowhere to flood
   EXPECT_NE(json.find("\"no_egress\":1"), std::string::npos);
+  EXPECT_NE(json.find("\"handshakes_accepted\":3"), std::string::npos);
+  EXPECT_NE(json.find("\"cookies_sent\":2"), std::string::npos);
+  EXPECT_NE(json.find("\"not_member\":1"), std::string::npos);
   for (std::size_t i = 0; i < kDropReasonCount; ++i)
     EXPECT_NE(json.find("\"" + std::string(to_string(static_cast<DropReason>(i))) + "\""), std::string::npos);
+  for (std::size_t i = 0; i < kHandshakeRefusalCount; ++i)
+    EXPECT_NE(json.find("\"" + std::string(to_string(static_cast<HandshakeRefusal>(i))) + "\""), std::string::npos);
+  const auto text = report::stats(row, {{"datapath", "socket"}}, report::Format::text);
+  EXPECT_NE(text.find("refused.not_member"), std::string::npos);
 }
 
-TEST(Report, JsonStringEscapes) {
-  EXPECT_EQ(report::json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
-}
+TEST(Report, JsonStringEscapes) { EXPECT_EQ(report::json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\""); }

@@ -1,7 +1,8 @@
 // vswitch-bench: a load generator that emulates switch ports from userspace.
 //
-// It joins N ports with the real protocol (one UDP socket each, HELLO -> WELCOME), teaches
-// the switch their MACs, then sends DATA frames in sendmmsg batches, at full speed or paced,
+// It joins N ports with the real protocol (one UDP socket each, one ClientSession each: v1's
+// HELLO/CHALLENGE/WELCOME, or with --key-dir v2's Noise handshake and sealed DATA, so that the
+// generator pays a real client's encryption), teaches the switch their MACs, then sends DATA frames in sendmmsg batches, at full speed or paced,
 // for a bounded time. Forwarded frames are counted either by receiving them (--receive: one
 // receiver thread, latency from the send timestamp carried in each frame) or from the rx
 // counter of an interface where the harness drops them early (--count-iface), so that the
@@ -28,12 +29,18 @@
 #include <thread>
 #include <vector>
 
+#include <sodium.h>
+
+#include <deque>
+
 #include "afxdp_sender.hpp"
 #include "xdp_live_sender.hpp"
 #include "vswitch/byte_order.hpp"
 #include "vswitch/checksum.hpp"
+#include "vswitch/client_session.hpp"
 #include "vswitch/endpoint.hpp"
 #include "vswitch/ethernet.hpp"
+#include "vswitch/key_file.hpp"
 #include "vswitch/protocol.hpp"
 #include "vswitch/unique_fd.hpp"
 
@@ -59,6 +66,8 @@ struct Options {
   std::string afxdp_tx;
   std::string xdp_live;
   unsigned live_copies = 65536;
+  std::string key_dir;  // secure: server.pub and p<N>.key for each port
+  std::string cipher = "auto";
 };
 
 // Inner frames are IPv4/UDP packets (198.19.0.1 -> 198.19.0.2, as a VPN carries): a datapath
@@ -93,13 +102,12 @@ std::uint64_t iface_rx_packets(const std::string& iface) {
 struct EmulatedPort {
   UniqueFd fd;
   Endpoint local;
-  std::uint32_t my_index = 0;
-  std::uint32_t server_index = 0;
-  std::uint64_t counter = 0;
+  std::unique_ptr<ClientSession> session;  // none in --loopback mode
+  Keypair loop_keypair;                     // --loopback: sealing without a server
+  Keypair* tx() { return session ? session->tx_keypair() : &loop_keypair; }
 };
 
-EmulatedPort open_port(const Endpoint& bind_to) {
-  EmulatedPort p;
+void open_port(EmulatedPort& p, const Endpoint& bind_to) {
   p.fd.reset(socket(bind_to.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!p.fd.valid()) die(std::string("socket: ") + std::strerror(errno));
   const int size = 4 << 20;
@@ -110,52 +118,59 @@ EmulatedPort open_port(const Endpoint& bind_to) {
   socklen_t len = sizeof ss;
   getsockname(p.fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
   p.local = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
-  return p;
 }
 
-// HELLO from every port until each has a WELCOME (bounded: 5 s).
-void join(std::vector<EmulatedPort>& ports, const Options& o) {
-  const std::uint64_t deadline = now_ns() + 5000000000ULL;
-  std::size_t joined = 0;
-  while (joined < ports.size()) {
-    if (now_ns() > deadline) die("only " + std::to_string(joined) + " of " + std::to_string(ports.size()) + " ports joined");
-    for (auto& p : ports) {
-      if (p.server_index != 0) continue;
-      std::uint8_t hello[proto::kHelloSize];
-      proto::encode(proto::Hello{p.my_index, o.network, 1500}, hello);
-      send(p.fd.get(), hello, sizeof hello, 0);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    for (auto& p : ports) {
-      std::uint8_t buf[2048];
-      ssize_t n;
-      while ((n = recv(p.fd.get(), buf, sizeof buf, MSG_DONTWAIT)) > 0) {
-        proto::Welcome w{};
-        if (p.server_index == 0 &&
-            proto::decode({buf, static_cast<std::size_t>(n)}, w) == proto::DecodeError::none &&
-            w.receiver_index == p.my_index) {
-          p.server_index = w.sender_index;
-          ++joined;
-        }
-      }
-    }
-  }
+void send_all(EmulatedPort& p, ClientSession::Output& out) {
+  for (const auto& m : out.messages) send(p.fd.get(), m.data(), m.size(), 0);
+  out.clear();
 }
 
-// BYE from every joined port, as a client leaving: otherwise the switch keeps the ports until
-// they time out and floods the next run's broadcasts and unknown unicast to them too.
-void leave(std::vector<EmulatedPort>& ports) {
+// Every port runs its session's join (retries included) until each is joined (bounded: 10 s).
+void join(std::deque<EmulatedPort>& ports) {
+  ClientSession::Output out;
   for (auto& p : ports) {
-    if (p.server_index == 0) continue;
-    std::uint8_t bye[proto::kByeSize];
-    proto::encode(proto::Bye{p.server_index, proto::ByeReason::leaving}, bye);
-    send(p.fd.get(), bye, sizeof bye, 0);
+    p.session->start(Clock::now(), out);
+    send_all(p, out);
+  }
+  const TimePoint deadline = Clock::now() + std::chrono::seconds(10);
+  std::vector<std::uint8_t> buf(65536);
+  for (;;) {
+    std::size_t joined = 0;
+    for (auto& p : ports) joined += p.session->joined() ? 1 : 0;
+    if (joined == ports.size()) return;
+    if (Clock::now() > deadline)
+      die("only " + std::to_string(joined) + " of " + std::to_string(ports.size()) + " ports joined (keys in the "
+          "server's members file? --insecure on both sides?)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (auto& p : ports) {
+      ssize_t n;
+      while ((n = recv(p.fd.get(), buf.data(), buf.size(), MSG_DONTWAIT)) > 0) {
+        const std::span<std::uint8_t> msg(buf.data(), static_cast<std::size_t>(n));
+        const bool data = msg.size() >= 2 && (msg[1] == VSWITCH_V2_DATA || msg[1] == VSWITCH_V2_CONTROL ||
+                                              (msg[0] == VSWITCH_WIRE_V1 && msg[1] == VSWITCH_V1_KEEPALIVE));
+        if (data) (void)p.session->on_data(msg, Clock::now(), out);
+        else p.session->on_control(msg, Clock::now(), out);
+      }
+      p.session->on_timer(Clock::now(), out);
+      send_all(p, out);
+    }
   }
 }
 
-// Frames in flight per port: prebuilt messages, only counter, seq and time change per send.
+// A goodbye from every joined port, as a client leaving: otherwise the switch keeps the ports
+// until they time out and floods the next run's broadcasts and unknown unicast to them too.
+void leave(std::deque<EmulatedPort>& ports) {
+  for (auto& p : ports) {
+    if (!p.session) continue;
+    if (const auto bye = p.session->goodbye(); !bye.empty()) send(p.fd.get(), bye.data(), bye.size(), 0);
+  }
+}
+
+// Frames in flight per port: prebuilt messages; per send the counter, seq and time change and
+// (v2) the frame is sealed again from its plaintext copy.
 struct Sender {
   std::vector<std::uint8_t> msgs;  // batch x message
+  std::vector<std::uint8_t> plain;  // batch x frame (v2: what each message seals)
   std::vector<iovec> iovs;
   std::vector<std::span<const std::uint8_t>> spans;  // the same messages, for --afxdp-tx
   std::vector<mmsghdr> hdrs;
@@ -187,7 +202,7 @@ struct Receiver {
   std::atomic<std::uint64_t> received{0};
   std::vector<std::uint64_t> latency_us = std::vector<std::uint64_t>(kLatencyBuckets + 1);
 
-  void run(std::vector<EmulatedPort>& ports) {
+  void run(std::deque<EmulatedPort>& ports) {
     std::vector<pollfd> fds;
     for (auto& p : ports) fds.push_back({p.fd.get(), POLLIN, 0});
     constexpr int kBatch = 64;
@@ -206,10 +221,14 @@ struct Receiver {
         }
         const int n = recvmmsg(f.fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
         const std::uint64_t t = now_ns();
+        Keypair* kp = ports[static_cast<std::size_t>(&f - fds.data())].tx();
         for (int i = 0; i < n; ++i) {
-          if (msgs[i].msg_len < proto::kDataHeaderSize + kStampOffset + 16) continue;
-          const std::uint8_t* frame = &bufs[static_cast<std::size_t>(i) * 2048] + proto::kDataHeaderSize;
-          if (bufs[static_cast<std::size_t>(i) * 2048 + 1] != static_cast<std::uint8_t>(proto::MessageType::data)) continue;
+          const std::span<std::uint8_t> msg(&bufs[static_cast<std::size_t>(i) * 2048], msgs[i].msg_len);
+          if (kp == nullptr || msg.size() < kp->overhead() + kStampOffset + 16) continue;
+          if (msg[1] != VSWITCH_V1_DATA) continue;  // DATA in both versions
+          const auto payload = open(*kp, msg);  // v2: decrypt, so that the timestamp can be read
+          if (!payload) continue;
+          const std::uint8_t* frame = payload->data();
           const std::uint64_t sent = load_be64({frame + kStampOffset + 8, 8});
           const std::uint64_t us = t > sent ? (t - sent) / 1000 : 0;
           ++latency_us[std::min(us, kLatencyBuckets)];
@@ -260,6 +279,11 @@ int main(int argc, char** argv) {
                  "inject the load as XDP frames on this interface (IPv4, one frame per port; on a veth the peer "
                  "needs NAPI: GRO on or an XDP program, else the kernel drops them uncounted)")
       ->excludes("--afxdp-tx");
+  app.add_option("--key-dir", o.key_dir,
+                 "secure (protocol v2): a folder with server.pub and p0.key, p1.key, ... (members of --network)");
+  app.add_option("--cipher", o.cipher, "v2 suites to offer: auto or chacha20-poly1305")
+      ->check(CLI::IsMember({"auto", "chacha20-poly1305"}))
+      ->capture_default_str();
   app.add_option("--live-copies", o.live_copies, "copies per BPF_PROG_RUN call with --xdp-live (each call costs a page pool)")
       ->check(CLI::Range(64u, 1u << 22))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -269,24 +293,59 @@ int main(int argc, char** argv) {
   const auto bind_to = Endpoint::parse_numeric(o.bind, 0);
   if (!bind_to) die("bad --bind");
 
-  std::vector<EmulatedPort> ports;
+  if (sodium_init() < 0) die("libsodium failed to initialise");
+  const bool secure = !o.key_dir.empty();
+  std::optional<noise::PublicKey> server_key;
+  if (secure) {
+    std::ifstream f(o.key_dir + "/server.pub");
+    std::string text;
+    f >> text;
+    server_key = public_key_from_base64(text);
+    if (!server_key) die("no server public key in " + o.key_dir + "/server.pub");
+    if (!o.xdp_live.empty()) die("--xdp-live injects copies of one message: the replay window drops them in v2");
+  }
+  EpochDomain epochs;
+  std::deque<EmulatedPort> ports;
   for (unsigned i = 0; i < o.ports; ++i) {
-    ports.push_back(open_port(*bind_to));
-    ports.back().my_index = 0x1000 + i;
+    EmulatedPort& p = ports.emplace_back();
+    open_port(p, *bind_to);
+    if (o.loopback) {
+      p.loop_keypair.plaintext = !secure;
+      if (secure) {
+        std::array<std::uint8_t, 32> key{};
+        randombytes_buf(key.data(), key.size());
+        (void)p.loop_keypair.send.set(CipherSuite::chacha20_poly1305, key);
+      }
+      continue;
+    }
+    ClientSessionConfig sc;
+    sc.network = o.network;
+    sc.mtu = 1500;
+    std::optional<handshake::ClientHandshake> hs;
+    if (secure) {
+      std::string warning;
+      auto key = load_private_key_file(o.key_dir + "/p" + std::to_string(i) + ".key", warning);
+      if (!key) die(key.error().message);
+      const std::array<std::uint8_t, 32> psk{};
+      hs.emplace(key->bytes(), *server_key, psk);
+      sc.suites = suite_bit(CipherSuite::chacha20_poly1305);
+      if (o.cipher == "auto" && aes256gcm_available()) sc.suites |= suite_bit(CipherSuite::aes256_gcm);
+    }
+    p.session = std::make_unique<ClientSession>(sc, std::move(hs), epochs);
   }
   if (o.loopback) {
     for (unsigned i = 0; i < o.ports; ++i) {
       const auto& peer = ports[(i + o.ports / 2) % o.ports].local;
       if (connect(ports[i].fd.get(), peer.sockaddr_ptr(), peer.size()) != 0) die("connect");
-      ports[i].server_index = 1;
     }
   } else {
     for (auto& p : ports)
       if (connect(p.fd.get(), server->sockaddr_ptr(), server->size()) != 0) die("connect to server");
-    join(ports, o);
+    join(ports);
   }
 
-  const std::size_t msg_size = proto::kDataHeaderSize + o.frame_size;
+  const std::size_t overhead = ports.front().tx()->overhead();
+  const std::size_t msg_size = overhead + o.frame_size;
   // Learning: every MAC of every port speaks once (broadcast), paced so none is lost.
   if (!o.loopback) {
     std::vector<std::uint8_t> msg(msg_size);
@@ -294,10 +353,11 @@ int main(int argc, char** argv) {
     for (int pass = 0; pass < 2; ++pass)
       for (unsigned m = 0; m < o.macs; ++m)
         for (unsigned i = 0; i < o.ports; ++i) {
-          proto::encode_data_header({ports[i].server_index, ports[i].counter++}, msg);
           std::uint8_t src[6];
           put_mac(src, i, m);
           fill_frame(msg.data() + proto::kDataHeaderSize, o.frame_size, bcast, src);
+          Keypair* kp = ports[i].tx();
+          seal(*kp, MessageKind::frame, *kp->take_counters(1), msg, o.frame_size);
           send(ports[i].fd.get(), msg.data(), msg.size(), 0);
           if ((m * o.ports + i) % 256 == 255) std::this_thread::sleep_for(std::chrono::microseconds(500));
         }
@@ -344,6 +404,7 @@ int main(int argc, char** argv) {
     Sender& s = senders[i];
     s.msg_size = msg_size;
     s.msgs.resize(o.batch * msg_size);
+    s.plain.resize(o.batch * o.frame_size);
     s.iovs.resize(o.batch);
     s.hdrs.resize(o.batch);
     const unsigned dst_port = (i + o.ports / 2) % o.ports;
@@ -352,7 +413,8 @@ int main(int argc, char** argv) {
       std::uint8_t src[6], dst[6];
       put_mac(src, i, b % o.macs);
       put_mac(dst, dst_port, b % o.macs);
-      fill_frame(m + proto::kDataHeaderSize, o.frame_size, o.mode == "broadcast" ? bcast : dst, src);
+      fill_frame(&s.plain[b * o.frame_size], o.frame_size, o.mode == "broadcast" ? bcast : dst, src);
+      std::memcpy(m + proto::kDataHeaderSize, &s.plain[b * o.frame_size], o.frame_size);
       s.iovs[b] = {m, msg_size};
       s.spans.emplace_back(m, msg_size);
       s.hdrs[b].msg_hdr = {};
@@ -388,10 +450,13 @@ int main(int argc, char** argv) {
     const unsigned i = next_port;
     next_port = (next_port + 1) % o.ports;
     Sender& s = senders[i];
+    Keypair* kp = ports[i].tx();
+    const auto first = kp->take_counters(o.batch);
+    if (!first) die("the session may not send any more (rekey is not done under load)");
     for (unsigned b = 0; b < o.batch; ++b) {
       std::uint8_t* m = &s.msgs[b * msg_size];
-      proto::encode_data_header({ports[i].server_index, ports[i].counter++}, {m, proto::kDataHeaderSize});
       std::uint8_t* frame = m + proto::kDataHeaderSize;
+      if (!kp->plaintext) std::memcpy(frame, &s.plain[b * o.frame_size], o.frame_size);
       if (o.macs > 1) {  // walk the learned MACs so lookups hit the whole table
         const unsigned mac = mac_cursor++ % o.macs;
         put_mac(frame + 6, i, mac);
@@ -399,9 +464,10 @@ int main(int argc, char** argv) {
       }
       store_be64({frame + kStampOffset, 8}, seq++);
       store_be64({frame + kStampOffset + 8, 8}, t);
+      seal(*kp, MessageKind::frame, *first + b, {m, msg_size}, o.frame_size);
     }
     if (live_sender) {  // the first message of the port's batch, whole, `live_copies` times
-      std::uint8_t frame[underlay::kMaxHeaderSize + proto::kDataHeaderSize + 1514];
+      std::uint8_t frame[underlay::kMaxHeaderSize + proto::v2::kOverhead + 1514];
       const auto& route = xdp_routes[i];
       std::memcpy(frame + route.header_size(), s.msgs.data(), msg_size);
       underlay::write_headers(route, {frame, route.header_size() + msg_size}, msg_size);
@@ -442,10 +508,10 @@ int main(int argc, char** argv) {
   const double expected = static_cast<double>(sent) * (o.mode == "broadcast" ? o.ports - 1 : 1);
   const double loss = expected > 0 && (o.receive || !o.count_iface.empty()) ? 100.0 * (1.0 - static_cast<double>(forwarded) / expected) : -1;
   std::printf(
-      "{\"mode\":\"%s\",\"loopback\":%s,\"ports\":%u,\"macs_per_port\":%u,\"frame_size\":%u,\"batch\":%u,"
+      "{\"protocol\":%d,\"mode\":\"%s\",\"loopback\":%s,\"ports\":%u,\"macs_per_port\":%u,\"frame_size\":%u,\"batch\":%u,"
       "\"duration_s\":%.3f,\"sent\":%llu,\"send_refused\":%llu,\"offered_pps\":%.0f,\"expected\":%.0f,\"forwarded\":%llu,"
       "\"forwarded_pps\":%.0f,\"forwarded_gbps\":%.3f,\"loss_pct\":%.2f",
-      o.mode.c_str(), o.loopback ? "true" : "false", o.ports, o.macs, o.frame_size, o.batch, elapsed,
+      secure ? 2 : 1, o.mode.c_str(), o.loopback ? "true" : "false", o.ports, o.macs, o.frame_size, o.batch, elapsed,
       static_cast<unsigned long long>(sent), static_cast<unsigned long long>(refused), offered_pps, expected,
       static_cast<unsigned long long>(forwarded), fwd_pps, fwd_pps * o.frame_size * 8 / 1e9, loss);
   if (o.receive)

@@ -3,7 +3,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -15,13 +14,6 @@
 namespace vswitch {
 namespace {
 
-std::uint32_t random_index() {
-  std::uint32_t v = 0;
-  while (v == 0)
-    if (getrandom(&v, sizeof v, 0) != sizeof v) v = static_cast<std::uint32_t>(Clock::now().time_since_epoch().count());
-  return v;
-}
-
 constexpr std::size_t kMaxFrame = protocol::max_frame_size(protocol::kMaxMtu);
 constexpr std::size_t kGroBuffer = 65536;
 
@@ -29,33 +21,37 @@ std::size_t rx_messages(const ClientOffloads& o) {
   return !o.batching ? 1 : o.udp_gro ? PortClient::kGroBatch : PortClient::kBatch;
 }
 
+// A DATA-family message (opened by the session's data path) or a handshake/control one.
+bool is_data_family(std::span<const std::uint8_t> msg) {
+  if (msg.size() < 2) return false;
+  if (msg[0] == protocol::v2::kVersion) return msg[1] == VSWITCH_V2_DATA || msg[1] == VSWITCH_V2_CONTROL;
+  return msg[0] == protocol::kVersion && (msg[1] == VSWITCH_V1_DATA || msg[1] == VSWITCH_V1_KEEPALIVE);
+}
+
 }  // namespace
 
-PortClient::PortClient(TapDevice& tap, const ClientConfig& config)
+PortClient::PortClient(TapDevice& tap, const ClientConfig& config, std::optional<handshake::ClientHandshake> handshake)
     : tap_(tap),
       config_(config),
+      session_(config.session, std::move(handshake), epochs_),
       rx_(rx_messages(config.offloads),
-          config.offloads.udp_gro ? kGroBuffer : protocol::kDataHeaderSize + kMaxFrame + 1, config.offloads.udp_gro),
+          config.offloads.udp_gro ? kGroBuffer : protocol::v2::kOverhead + kMaxFrame + 1, config.offloads.udp_gro),
       // A GRO message of 64 KB holds at most ~1,100 datagrams of 60 bytes; room for a round
       // of them before the coalescer must flush early.
       to_tap_(tap, config.offloads, config.offloads.udp_gro ? 1024 : kBatch),
       stop_event_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  const std::size_t max_frame = protocol::max_frame_size(config.session.mtu);
   for (std::size_t q = 0; q < tap.queues(); ++q) {
-    to_server_.push_back(std::make_unique<TapToServer>(tap, q, config.offloads, kMaxFrame));
+    to_server_.push_back(std::make_unique<TapToServer>(tap, q, config.offloads, max_frame, session_.secure()));
     to_server_.back()->enable_gso(config.offloads.udp_gso);
   }
 }
 
 PortClient::~PortClient() { stop_transmit(); }
 
-void PortClient::publish_session() noexcept {
-  tx_server_index_.store(server_index_, std::memory_order_relaxed);
-  tx_counter_.store(0, std::memory_order_relaxed);
-  tx_socket_.store(socket_.get(), std::memory_order_release);  // last: the rest is visible with it
-}
-
 void PortClient::transmit_loop(std::size_t queue) noexcept {
   TapToServer& to_server = *to_server_[queue];
+  EpochDomain::Reader* reader = epochs_.register_reader();
   pollfd fds[2] = {{tap_.queue_fd(queue), POLLIN, 0}, {stop_event_.get(), POLLIN, 0}};
   for (;;) {
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
@@ -64,10 +60,8 @@ void PortClient::transmit_loop(std::size_t queue) noexcept {
     }
     if (fds[1].revents != 0) return;
     if (fds[0].revents == 0) continue;
-    const int socket = tx_socket_.load(std::memory_order_acquire);
-    const std::uint32_t index = tx_server_index_.load(std::memory_order_relaxed);
-    // Traffic proves the session to NAT boxes as well as a keepalive would.
-    if (to_server.pump(socket, index, tx_counter_) != 0) tx_active_.store(true, std::memory_order_relaxed);
+    EpochReaderScope online(reader);  // the keypair stays valid until this round ends
+    to_server.pump(tx_socket_.load(std::memory_order_acquire), session_.tx_keypair());
   }
 }
 
@@ -84,7 +78,7 @@ bool PortClient::ensure_socket() {
   if (socket_.valid()) return true;
   auto s = open_connected_udp_socket(config_.server);
   if (!s) {
-    // No route yet, for instance: keep trying from the joining timer, say so once per change.
+    // No route yet, for instance: keep trying from the timer, say so once per change.
     if (s.error().message != last_socket_error_) VS_WARN("%s; retrying", s.error().message.c_str());
     last_socket_error_ = s.error().message;
     return false;
@@ -93,6 +87,7 @@ bool PortClient::ensure_socket() {
   socket_ = std::move(s).value();
   gro_ = config_.offloads.udp_gro && enable_udp_gro(socket_.get());
   if (config_.offloads.udp_gro && !gro_) VS_INFO("UDP GRO unavailable on this kernel; receiving datagram by datagram");
+  tx_socket_.store(socket_.get(), std::memory_order_release);
   return true;
 }
 
@@ -106,49 +101,62 @@ void PortClient::send_control(std::span<const std::uint8_t> msg) {
   }
 }
 
-void PortClient::send_hello(TimePoint now) {
-  std::uint8_t buf[protocol::kHelloSize];
-  protocol::encode(protocol::Hello{my_index_, config_.network, config_.mtu}, buf);
-  send_control(buf);
-  next_hello_ = now + config_.hello_interval;
-  if (now >= next_unreachable_log_ && now - joining_since_ >= std::chrono::seconds(3)) {
-    VS_WARN("no answer from server %s for %.0f s; still trying every %.0f s",
-            config_.server.to_string().c_str(), seconds_between(joining_since_, now),
-            std::chrono::duration<double>(config_.hello_interval).count());
-    next_unreachable_log_ = now + std::chrono::seconds(30);
-  }
+void PortClient::deliver(ClientSession::Output& out) {
+  for (const auto& m : out.messages) send_control(m);
+  for (const auto& e : out.events) log_event(e);
+  out.clear();
 }
 
-void PortClient::start_joining(TimePoint now, const char* why) {
-  if (state_ == State::joined) VS_WARN("%s; joining again", why);
-  tx_socket_.store(-1, std::memory_order_release);
-  state_ = State::joining;
-  my_index_ = random_index();
-  joining_since_ = now;
-  next_unreachable_log_ = now + std::chrono::seconds(3);
-  send_hello(now);
-}
-
-TimePoint PortClient::next_deadline() const {
-  if (state_ == State::joining) return next_hello_;
-  return std::min(next_keepalive_, last_heard_ + 3 * config_.keepalive);
-}
-
-void PortClient::on_timer(TimePoint now) {
-  if (state_ == State::joining) {
-    if (now >= next_hello_) send_hello(now);
-    return;
-  }
-  if (now - last_heard_ >= 3 * config_.keepalive) {
-    start_joining(now, "server silent for three keepalive intervals");
-    return;
-  }
-  if (now >= next_keepalive_) {
-    next_keepalive_ = now + config_.keepalive;
-    if (tx_active_.exchange(false, std::memory_order_relaxed)) return;  // data did the job
-    std::uint8_t buf[protocol::kKeepaliveSize];
-    protocol::encode_keepalive({server_index_, tx_counter_.fetch_add(1, std::memory_order_relaxed)}, buf);
-    send_control(buf);
+void PortClient::log_event(const ClientEvent& e) {
+  const std::string server = config_.server.to_string();
+  const auto net = static_cast<unsigned long long>(config_.session.network);
+  switch (e.kind) {
+    case ClientEvent::Kind::joined:
+      VS_INFO("joined network %llu on %s (%s, mtu %u)", net, server.c_str(),
+              session_.secure() ? std::string(to_string(session_.tx_keypair()->send.suite())).c_str() : "INSECURE",
+              session_.mtu());
+      return;
+    case ClientEvent::Kind::rekeyed: VS_DEBUG("new session with %s", server.c_str()); return;
+    case ClientEvent::Kind::mtu_lowered:
+      VS_WARN("server grants MTU %llu; lowering %s", static_cast<unsigned long long>(e.value), tap_.name().c_str());
+      if (auto s = tap_.set_mtu(static_cast<unsigned>(e.value)); !s) VS_WARN("%s", s.error().message.c_str());
+      return;
+    case ClientEvent::Kind::no_answer:
+      if (session_.secure())
+        VS_WARN("no answer from server %s for %llu s. Check that its public key is %s (--server-key), that "
+                "this client's key %s is in its members file for network %llu, and that UDP to it is not blocked",
+                server.c_str(), static_cast<unsigned long long>(e.value), config_.server_key.c_str(),
+                config_.public_key.c_str(), net);
+      else
+        VS_WARN("no answer from server %s for %llu s; still trying", server.c_str(), static_cast<unsigned long long>(e.value));
+      return;
+    case ClientEvent::Kind::server_lost: VS_WARN("lost the server %s (%s); joining again", server.c_str(), e.reason.c_str()); return;
+    case ClientEvent::Kind::server_goodbye:
+      if (e.reason == "revoked")
+        VS_ERROR("the server %s removed this client's key (%s) from network %llu; trying again", server.c_str(),
+                 config_.public_key.c_str(), net);
+      else if (e.reason == "shutdown")
+        VS_WARN("server %s is shutting down; joining again", server.c_str());
+      else
+        VS_WARN("server %s ended the session (%s); joining again", server.c_str(), e.reason.c_str());
+      return;
+    case ClientEvent::Kind::cookie: VS_INFO("server %s is under load: retrying with its cookie", server.c_str()); return;
+    case ClientEvent::Kind::expired: VS_WARN("the session expired without a new one; joining again"); return;
+    case ClientEvent::Kind::needs_keys:
+    case ClientEvent::Kind::needs_insecure: {
+      const TimePoint now = Clock::now();
+      if (now < next_hint_log_) return;
+      next_hint_log_ = now + std::chrono::seconds(30);
+      if (e.kind == ClientEvent::Kind::needs_keys)
+        VS_ERROR("server %s requires authentication (protocol v2): run vport with --server-key and --key-file "
+                 "instead of --insecure",
+                 server.c_str());
+      else
+        VS_ERROR("server %s runs the insecure protocol v1 (--insecure) and cannot authenticate this client; "
+                 "start it with --key-file and --members, or use --insecure on both sides",
+                 server.c_str());
+      return;
+    }
   }
 }
 
@@ -157,7 +165,8 @@ void PortClient::on_udp_readable(TimePoint now) {
     const int n = rx_.receive(socket_.get());
     if (n < 0) {
       if (errno == ECONNREFUSED) {
-        if (state_ == State::joined) start_joining(now, "server refused (not running?)");
+        session_.on_unreachable(now, out_);
+        deliver(out_);
         continue;  // the error is consumed; keep draining
       }
       return;
@@ -177,81 +186,17 @@ void PortClient::on_udp_readable(TimePoint now) {
     }
     // Frames point into the receive buffers: write them before the next receive reuses those.
     to_tap_.flush();
+    deliver(out_);
     if (static_cast<std::size_t>(n) < rx_.count()) return;
   }
 }
 
 void PortClient::handle_message(std::span<std::uint8_t> msg, TimePoint now) {
-  protocol::MessageType type{};
-  if (protocol::check_prefix(msg, type) != protocol::DecodeError::none) {
-    ++stats_.dropped_bad_message;
+  if (!is_data_family(msg)) {
+    session_.on_control(msg, now, out_);
     return;
   }
-  switch (type) {
-    case protocol::MessageType::data:
-    case protocol::MessageType::keepalive: {
-      protocol::DataHeader h{};
-      protocol::decode(msg, h);
-      if (state_ != State::joined || h.receiver_index != my_index_) {
-        ++stats_.dropped_stale_index;
-        return;
-      }
-      last_heard_ = now;
-      if (type == protocol::MessageType::keepalive) return;
-      if (msg.size() < protocol::kDataHeaderSize + protocol::kEthernetHeaderSize) {
-        ++stats_.dropped_bad_message;
-        return;
-      }
-      to_tap_.add(msg.subspan(protocol::kDataHeaderSize));
-      return;
-    }
-    case protocol::MessageType::welcome: {
-      protocol::Welcome w{};
-      if (protocol::decode(msg, w) != protocol::DecodeError::none) {
-        ++stats_.dropped_bad_message;
-        return;
-      }
-      if (w.receiver_index != my_index_ || w.network_id != config_.network) {
-        ++stats_.dropped_stale_index;
-        return;
-      }
-      if (state_ == State::joined && w.sender_index == server_index_) return;  // duplicate
-      if (w.mtu < config_.mtu) {
-        VS_WARN("server grants MTU %u (asked %u); lowering %s", w.mtu, config_.mtu, tap_.name().c_str());
-        if (auto s = tap_.set_mtu(w.mtu); !s) VS_WARN("%s", s.error().message.c_str());
-        config_.mtu = w.mtu;
-      }
-      state_ = State::joined;
-      server_index_ = w.sender_index;
-      publish_session();
-      last_heard_ = now;
-      next_keepalive_ = now + config_.keepalive;
-      ++stats_.joins;
-      VS_INFO("joined network %llu on %s as port %u (mtu %u)",
-              static_cast<unsigned long long>(config_.network), config_.server.to_string().c_str(),
-              server_index_, w.mtu);
-      return;
-    }
-    case protocol::MessageType::bye: {
-      protocol::Bye b{};
-      if (protocol::decode(msg, b) != protocol::DecodeError::none) {
-        ++stats_.dropped_bad_message;
-        return;
-      }
-      // A server that does not know our session cannot know our index either: its
-      // BYE(unknown_session) echoes the index it could not find, which is its own for us.
-      const bool unknown = b.reason == protocol::ByeReason::unknown_session;
-      if (b.receiver_index != (unknown ? server_index_ : my_index_)) {
-        ++stats_.dropped_stale_index;
-        return;
-      }
-      if (state_ == State::joined)
-        start_joining(now, b.reason == protocol::ByeReason::leaving ? "server is shutting down"
-                                                                    : "server does not know this port");
-      return;
-    }
-    case protocol::MessageType::hello: ++stats_.dropped_bad_message; return;
-  }
+  if (const auto frame = session_.on_data(msg, now, out_)) to_tap_.add(*frame);
 }
 
 int PortClient::run(SignalFd& signals) {
@@ -259,14 +204,17 @@ int PortClient::run(SignalFd& signals) {
     VS_ERROR("eventfd: %s", std::strerror(errno));
     return 1;
   }
-  start_joining(Clock::now(), "");
+  ensure_socket();
+  session_.start(Clock::now(), out_);
+  deliver(out_);
   const bool inline_transmit = !config_.offloads.tx_thread && to_server_.size() == 1;
   if (!inline_transmit)
     for (std::size_t q = 0; q < to_server_.size(); ++q) transmit_threads_.emplace_back([this, q] { transmit_loop(q); });
   for (;;) {
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_deadline() - Clock::now());
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(session_.next_deadline() - Clock::now());
+    const int timeout = static_cast<int>(std::clamp<std::int64_t>(wait.count() + 1, 0, 1000));
     pollfd fds[3] = {{signals.fd(), POLLIN, 0}, {inline_transmit ? tap_.fd() : -1, POLLIN, 0}, {socket_.get(), POLLIN, 0}};
-    const int rc = ::poll(fds, socket_.valid() ? 3 : 2, std::max<int>(0, static_cast<int>(wait.count()) + 1));
+    const int rc = ::poll(fds, socket_.valid() ? 3 : 2, timeout);
     if (rc < 0 && errno != EINTR) {
       VS_ERROR("poll: %s", std::strerror(errno));
       stop_transmit();
@@ -279,16 +227,12 @@ int PortClient::run(SignalFd& signals) {
       else if (sig != 0) break;
     }
     if (socket_.valid() && fds[2].revents != 0) on_udp_readable(now);
-    if (fds[1].revents != 0 && to_server_[0]->pump(tx_socket_.load(std::memory_order_relaxed), server_index_, tx_counter_) != 0)
-      tx_active_.store(true, std::memory_order_relaxed);
-    on_timer(Clock::now());
+    if (fds[1].revents != 0) to_server_[0]->pump(tx_socket_.load(std::memory_order_relaxed), session_.tx_keypair());
+    session_.on_timer(Clock::now(), out_);
+    deliver(out_);
   }
   stop_transmit();
-  if (state_ == State::joined) {
-    std::uint8_t buf[protocol::kByeSize];
-    protocol::encode(protocol::Bye{server_index_, protocol::ByeReason::leaving}, buf);
-    send_control(buf);
-  }
+  if (const auto bye = session_.goodbye(); !bye.empty()) send_control(bye);
   log_stats("leaving");
   return 0;
 }
@@ -306,6 +250,7 @@ void PortClient::log_stats(const char* when) const {
     bump(t.send_errors, read(s.send_errors));
     bump(t.dropped_not_joined, read(s.dropped_not_joined));
     bump(t.dropped_bad_vnet, read(s.dropped_bad_vnet));
+    bump(t.dropped_too_big, read(s.dropped_too_big));
     bump(u.trains, read(q->udp_stats().trains));
     bump(u.train_datagrams, read(q->udp_stats().train_datagrams));
     bump(u.gso_fallbacks, read(q->udp_stats().gso_fallbacks));
@@ -313,21 +258,25 @@ void PortClient::log_stats(const char* when) const {
   }
   const TapRxStats& r = to_tap_.stats();
   const CoalescerStats& c = to_tap_.coalescer_stats();
+  const ClientSession::Stats& ss = session_.stats();
   if (to_server_.size() > 1) VS_INFO("%s: tap->server reads per queue: %s", when, per_queue.c_str());
   const double trains = double(read(u.trains));
   VS_INFO("%s: tap->server: reads %llu (super-frames %llu), datagrams %llu (in %llu UDP GSO trains of %.1f, "
-          "gso fallbacks %llu), send errors %llu, dropped (not joined %llu, bad vnet header %llu)",
+          "gso fallbacks %llu), send errors %llu, dropped (not joined %llu, bad vnet header %llu, too big %llu)",
           when, ull(read(t.frames)), ull(read(t.super_frames)), ull(read(t.datagrams)), ull(read(u.trains)),
           trains > 0 ? double(read(u.train_datagrams)) / trains : 0.0, ull(read(u.gso_fallbacks)),
-          ull(read(t.send_errors)), ull(read(t.dropped_not_joined)), ull(read(t.dropped_bad_vnet)));
+          ull(read(t.send_errors)), ull(read(t.dropped_not_joined)), ull(read(t.dropped_bad_vnet)),
+          ull(read(t.dropped_too_big)));
   VS_INFO("%s: server->tap: datagrams %llu in %llu receives (udp gro %s), frames %llu, tap writes %llu "
           "(coalesced %llu super-frames of %.1f, bad checksum %llu), write errors %llu",
           when, ull(stats_.udp_rx), ull(stats_.udp_rx_messages), gro_ ? "on" : "off", ull(r.frames), ull(r.writes),
           ull(c.super_frames), c.super_frames ? double(c.merged_segments) / double(c.super_frames) : 0.0,
           ull(c.bad_checksum), ull(r.write_errors));
-  VS_INFO("%s: session: joins %llu, control sent %llu (errors %llu), dropped (bad %llu, stale %llu)", when,
-          ull(stats_.joins), ull(stats_.control_tx), ull(stats_.send_errors), ull(stats_.dropped_bad_message),
-          ull(stats_.dropped_stale_index));
+  VS_INFO("%s: session: joins %llu, rekeys %llu, handshakes sent %llu, pings %llu, control sent %llu (errors %llu), "
+          "dropped (bad %llu, stale %llu, replay %llu, truncated %llu)",
+          when, ull(ss.joins), ull(ss.rekeys), ull(ss.handshakes_sent), ull(ss.pings_sent), ull(stats_.control_tx),
+          ull(stats_.send_errors), ull(ss.dropped_bad), ull(ss.dropped_stale), ull(ss.dropped_replay),
+          ull(stats_.dropped_bad_message));
 }
 
 }  // namespace vswitch

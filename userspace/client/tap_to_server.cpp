@@ -6,6 +6,7 @@
 
 #include "vswitch/log.hpp"
 #include "vswitch/protocol.hpp"
+#include "vswitch/protocol_v2.hpp"
 
 namespace vswitch {
 namespace {
@@ -18,15 +19,18 @@ constexpr std::size_t kTxSlots = 1024;
 
 }  // namespace
 
-TapToServer::TapToServer(TapDevice& tap, std::size_t queue, const ClientOffloads& offloads, std::size_t max_frame)
+TapToServer::TapToServer(TapDevice& tap, std::size_t queue, const ClientOffloads& offloads, std::size_t max_frame,
+                         bool secure)
     : fd_(tap.queue_fd(queue)),
       vnet_(tap.vnet_header()),
       reads_per_round_(tap.vnet_header() ? 8 : 64),
       buffer_size_(tap.vnet_header() ? kSuperFrameBuffer : max_frame),
+      max_frame_(max_frame),
       buffers_(reads_per_round_ * buffer_size_),
       segmenter_(kMaxSegments),
       tx_(kTxSlots) {
   tx_.set_one_by_one(!offloads.batching);
+  if (secure) tx_.enable_slot_data((protocol::v2::kOverhead + max_frame + 63) / 64 * 64);
 }
 
 void TapToServer::flush(int socket) noexcept {
@@ -37,14 +41,22 @@ void TapToServer::flush(int socket) noexcept {
 }
 
 void TapToServer::queue(int socket, std::span<const std::uint8_t> header, std::span<const std::uint8_t> payload,
-                        std::uint32_t server_index, std::atomic<std::uint64_t>& counter) noexcept {
-  std::uint8_t tunnel[protocol::kDataHeaderSize];
-  protocol::encode_data_header({server_index, counter.fetch_add(1, std::memory_order_relaxed)}, tunnel);
+                        const Keypair& keypair, std::uint64_t counter) noexcept {
   if (tx_.full()) flush(socket);
-  tx_.add(nullptr, tunnel, header, payload);
+  const std::size_t frame = header.size() + payload.size();
+  if (keypair.plaintext) {  // v1: the header alone is built, the payload referenced
+    std::uint8_t tunnel[protocol::kDataHeaderSize];
+    seal(keypair, MessageKind::frame, counter, tunnel, frame);
+    tx_.add(nullptr, tunnel, header, payload);
+    return;
+  }
+  const auto message = tx_.reserve(nullptr, keypair.overhead() + frame);
+  std::memcpy(message.data() + protocol::v2::kHeaderSize, header.data(), header.size());
+  std::memcpy(message.data() + protocol::v2::kHeaderSize + header.size(), payload.data(), payload.size());
+  seal(keypair, MessageKind::frame, counter, message, frame);
 }
 
-std::size_t TapToServer::pump(int socket, std::uint32_t server_index, std::atomic<std::uint64_t>& counter) noexcept {
+std::size_t TapToServer::pump(int socket, Keypair* keypair) noexcept {
   std::size_t datagrams = 0;
   for (std::size_t reads = 0; reads < reads_per_round_; ++reads) {
     std::uint8_t* buf = &buffers_[reads * buffer_size_];
@@ -56,13 +68,22 @@ std::size_t TapToServer::pump(int socket, std::uint32_t server_index, std::atomi
       bump(stats_.dropped_bad_vnet);
       continue;
     }
-    if (socket < 0) {
+    if (socket < 0 || keypair == nullptr) {
       bump(stats_.dropped_not_joined);
       continue;
     }
     const std::span<std::uint8_t> frame(buf + skip, static_cast<std::size_t>(n) - skip);
     if (!vnet_) {
-      queue(socket, {}, frame, server_index, counter);
+      if (frame.size() > max_frame_) {
+        bump(stats_.dropped_too_big);
+        continue;
+      }
+      const auto counter = keypair->take_counters(1);
+      if (!counter) {
+        bump(stats_.dropped_not_joined);
+        continue;
+      }
+      queue(socket, {}, frame, *keypair, *counter);
       ++datagrams;
       continue;
     }
@@ -74,9 +95,21 @@ std::size_t TapToServer::pump(int socket, std::uint32_t server_index, std::atomi
     }
     const auto segments = segmenter_.segments();
     if (segments.size() > 1) bump(stats_.super_frames);
+    bool fits = true;
+    for (const Segment& s : segments) fits = fits && s.headers.size() + s.payload.size() <= max_frame_;
+    if (!fits) {
+      bump(stats_.dropped_too_big);
+      continue;
+    }
+    const auto first = keypair->take_counters(segments.size());
+    if (!first) {
+      bump(stats_.dropped_not_joined);
+      continue;
+    }
     // Payloads point into this read's buffer: keep the train whole in one flush.
     if (tx_.room() < segments.size()) flush(socket);
-    for (const Segment& s : segments) queue(socket, s.headers, s.payload, server_index, counter);
+    std::uint64_t counter = *first;
+    for (const Segment& s : segments) queue(socket, s.headers, s.payload, *keypair, counter++);
     datagrams += segments.size();
   }
   bump(stats_.datagrams, datagrams);

@@ -52,8 +52,23 @@ Endpoint Endpoint::from_sockaddr(const sockaddr* sa, socklen_t len) noexcept {
   } else if (sa->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
     std::memcpy(&e.addr_.v6, sa, sizeof(sockaddr_in6));
     e.len_ = sizeof(sockaddr_in6);
+    e.unmap_v4();
   }
   return e;
+}
+
+void Endpoint::unmap_v4() noexcept {
+  // A dual-stack socket reports IPv4 senders as ::ffff:a.b.c.d, AF_XDP and IPv4 sockets as
+  // a.b.c.d: one form everywhere, so that comparisons and hashes agree. Sending to the AF_INET
+  // form through a dual-stack socket works (probed).
+  if (len_ != sizeof(sockaddr_in6) || !IN6_IS_ADDR_V4MAPPED(&addr_.v6.sin6_addr)) return;
+  sockaddr_in v4{};
+  v4.sin_family = AF_INET;
+  v4.sin_port = addr_.v6.sin6_port;
+  std::memcpy(&v4.sin_addr, &addr_.v6.sin6_addr.s6_addr[12], 4);
+  addr_ = {};
+  addr_.v4 = v4;
+  len_ = sizeof(sockaddr_in);
 }
 
 std::optional<Endpoint> Endpoint::parse_numeric(std::string_view text, std::uint16_t default_port) {
@@ -73,6 +88,7 @@ std::optional<Endpoint> Endpoint::parse_numeric(std::string_view text, std::uint
     e.addr_.v6.sin6_family = AF_INET6;
     e.addr_.v6.sin6_port = htons(*port);
     e.len_ = sizeof(sockaddr_in6);
+    // A listen address stays as written: [::ffff:a.b.c.d] binds differently from a.b.c.d.
     return e;
   }
   return std::nullopt;

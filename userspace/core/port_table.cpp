@@ -2,14 +2,12 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
 namespace vswitch {
 namespace {
 
-constexpr std::size_t slot_of(PortIndex index) { return index & 0xffff; }
-constexpr std::uint16_t generation_of(PortIndex index) {
-  return static_cast<std::uint16_t>(index >> 16);
-}
+constexpr std::uint16_t generation_of(PortIndex index) { return static_cast<std::uint16_t>(index >> 16); }
 
 }  // namespace
 
@@ -22,8 +20,7 @@ PortTable::PortTable(std::size_t max_ports) {
   for (std::size_t i = max_ports; i-- > 0;) free_slots_.push_back(i);
 }
 
-Port* PortTable::add(const Endpoint& endpoint, std::uint64_t network, std::uint32_t peer_index,
-                     std::uint16_t mtu, TimePoint now) {
+Port* PortTable::add(std::uint64_t network, std::uint16_t mtu, TimePoint now) {
   if (free_slots_.empty()) return nullptr;
   const std::size_t slot = free_slots_.back();
   free_slots_.pop_back();
@@ -33,27 +30,32 @@ Port* PortTable::add(const Endpoint& endpoint, std::uint64_t network, std::uint3
   Port& p = slots_[slot];
   p = Port{};
   p.index = static_cast<PortIndex>(gen) << 16 | static_cast<PortIndex>(slot);
-  p.endpoint = endpoint;
   p.network = network;
-  p.peer_index = peer_index;
   p.mtu = mtu;
-  p.joined = p.last_seen = now;
-  by_endpoint_[endpoint] = p.index;
-  members_[network].push_back(p.index);
+  p.joined = now;
   return &p;
+}
+
+void PortTable::activate(PortIndex index) {
+  Port* p = find(index);
+  if (p == nullptr || p->active) return;
+  p->active = true;
+  members_[p->network].push_back(index);
 }
 
 void PortTable::remove(PortIndex index) {
   Port* p = find(index);
   if (p == nullptr) return;
-  by_endpoint_.erase(p->endpoint);
-  auto it = members_.find(p->network);
-  if (it != members_.end()) {
-    std::erase(it->second, index);
-    if (it->second.empty()) members_.erase(it);
+  if (p->active) {
+    auto it = members_.find(p->network);
+    if (it != members_.end()) {
+      std::erase(it->second, index);
+      if (it->second.empty()) members_.erase(it);
+    }
   }
   p->index = kNoPort;
-  free_slots_.push_back(slot_of(index));
+  p->active = false;
+  free_slots_.push_back(port_slot(index));
 }
 
 Port* PortTable::find(PortIndex index) noexcept {
@@ -61,16 +63,11 @@ Port* PortTable::find(PortIndex index) noexcept {
 }
 
 const Port* PortTable::find(PortIndex index) const noexcept {
-  const std::size_t slot = slot_of(index);
+  const std::size_t slot = port_slot(index);
   if (index == kNoPort || slot >= slots_.size()) return nullptr;
   const Port& p = slots_[slot];
   if (p.index != index || generations_[slot] != generation_of(index)) return nullptr;
   return &p;
-}
-
-Port* PortTable::find(const Endpoint& endpoint) noexcept {
-  const auto it = by_endpoint_.find(endpoint);
-  return it == by_endpoint_.end() ? nullptr : find(it->second);
 }
 
 std::span<const PortIndex> PortTable::members(std::uint64_t network) const noexcept {

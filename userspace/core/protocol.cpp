@@ -55,6 +55,7 @@ DecodeError check_prefix(std::span<const std::uint8_t> msg, MessageType& type) n
     case MessageType::welcome: min_size = max_size = kWelcomeSize; break;
     case MessageType::keepalive: min_size = max_size = kKeepaliveSize; break;
     case MessageType::bye: min_size = max_size = kByeSize; break;
+    case MessageType::challenge: min_size = max_size = kChallengeSize; break;
     case MessageType::data:
       min_size = kDataHeaderSize + kEthernetHeaderSize;
       max_size = kDataHeaderSize + max_frame_size(kMaxMtu);
@@ -73,8 +74,16 @@ DecodeError decode(std::span<const std::uint8_t> msg, Hello& out) noexcept {
   out.sender_index = load_be32(msg.subspan(4));
   out.network_id = load_be64(msg.subspan(8));
   out.mtu = load_be16(msg.subspan(16));
+  out.token = load_be64(msg.subspan(24));
   if (out.mtu < kMinMtu || out.mtu > kMaxMtu || !all_zero(msg.subspan(18, 6)))
     return DecodeError::bad_field;
+  return DecodeError::none;
+}
+
+DecodeError decode(std::span<const std::uint8_t> msg, Challenge& out) noexcept {
+  if (const auto e = check_fixed(msg, MessageType::challenge, kChallengeSize); e != DecodeError::none) return e;
+  out.receiver_index = load_be32(msg.subspan(4));
+  out.token = load_be64(msg.subspan(8));
   return DecodeError::none;
 }
 
@@ -103,7 +112,7 @@ DecodeError decode(std::span<const std::uint8_t> msg, Bye& out) noexcept {
   if (const auto e = check_fixed(msg, MessageType::bye, kByeSize); e != DecodeError::none) return e;
   out.receiver_index = load_be32(msg.subspan(4));
   const std::uint8_t reason = msg[8];
-  if (reason > static_cast<std::uint8_t>(ByeReason::timed_out) || !all_zero(msg.subspan(9, 3)))
+  if (reason > static_cast<std::uint8_t>(ByeReason::insecure_only) || !all_zero(msg.subspan(9, 3)))
     return DecodeError::bad_field;
   out.reason = static_cast<ByeReason>(reason);
   return DecodeError::none;
@@ -114,8 +123,27 @@ std::size_t encode(const Hello& m, std::span<std::uint8_t> out) noexcept {
   store_be32(out.subspan(4), m.sender_index);
   store_be64(out.subspan(8), m.network_id);
   store_be16(out.subspan(16), m.mtu);
-  for (std::size_t i = 18; i < kHelloSize; ++i) out[i] = 0;
+  for (std::size_t i = 18; i < 24; ++i) out[i] = 0;
+  store_be64(out.subspan(24), m.token);
   return kHelloSize;
+}
+
+std::size_t encode(const Challenge& m, std::span<std::uint8_t> out) noexcept {
+  write_prefix(MessageType::challenge, out);
+  store_be32(out.subspan(4), m.receiver_index);
+  store_be64(out.subspan(8), m.token);
+  return kChallengeSize;
+}
+
+std::string_view to_string(ByeReason reason) {
+  switch (reason) {
+    case ByeReason::leaving: return "leaving";
+    case ByeReason::unknown_session: return "unknown_session";
+    case ByeReason::timed_out: return "timed_out";
+    case ByeReason::authentication_required: return "authentication_required";
+    case ByeReason::insecure_only: return "insecure_only";
+  }
+  return "unknown";
 }
 
 std::size_t encode(const Welcome& m, std::span<std::uint8_t> out) noexcept {

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "vswitch/keys.hpp"
+
 namespace vswitch::report {
 namespace {
 
@@ -34,6 +36,8 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+std::string short_key(const std::string& key) { return key.size() > 12 ? key.substr(0, 12) + "..." : key; }
+
 }  // namespace
 
 std::string json_string(std::string_view text) {
@@ -53,64 +57,115 @@ std::string json_string(std::string_view text) {
   return out + "\"";
 }
 
-std::string ports(const SwitchCore& core, TimePoint now, Format format) {
-  std::vector<const Port*> list;
-  core.ports().for_each([&](const Port& p) { list.push_back(&p); });
-  std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->index < b->index; });
+std::vector<PortRow> snapshot_ports(const SwitchState& state, TimePoint now) {
+  std::vector<PortRow> rows;
+  state.core.ports().for_each([&](const Port& p) {
+    const PeerSession& s = state.sessions.peer(p.index);
+    PortRow r;
+    r.id = p.index;
+    r.secure = s.secure;
+    r.active = p.active;
+    if (s.secure) {
+      r.member = s.name;
+      r.public_key = key_to_base64(s.key);
+    }
+    const Keypair* kp = s.current != nullptr ? s.current : s.next;
+    r.suite = !s.secure ? "plaintext" : kp != nullptr ? std::string(to_string(kp->send.suite())) : "none";
+    r.endpoint = s.endpoint.empty() ? "-" : s.endpoint.to_string();
+    r.network = p.network;
+    r.mtu = p.mtu;
+    r.macs = p.mac_count;
+    r.rx_packets = p.rx_packets;
+    r.rx_bytes = p.rx_bytes;
+    r.tx_packets = p.tx_packets;
+    r.tx_bytes = p.tx_bytes;
+    r.last_seen_s = seconds_between(s.last_rx, now);
+    r.handshake_s = seconds_between(s.last_handshake, now);
+    r.uptime_s = seconds_between(p.joined, now);
+    rows.push_back(std::move(r));
+  });
+  std::sort(rows.begin(), rows.end(), [](const PortRow& a, const PortRow& b) { return a.id < b.id; });
+  return rows;
+}
+
+std::vector<FdbRow> snapshot_fdb(const SwitchCore& core, TimePoint now) {
+  std::vector<FdbRow> rows;
+  core.fdb().for_each([&](const Fdb::Entry& e) {
+    if (now - e.last_seen <= core.fdb().aging()) rows.push_back({e.network, e.mac, e.port, seconds_between(e.last_seen, now)});
+  });
+  return rows;
+}
+
+StatsRow snapshot_stats(const SwitchState& state, const HandshakeStats& h) {
+  StatsRow r;
+  r.secure = state.config.secure;
+  r.counters = state.core.stats();
+  r.ports = state.core.ports().size();
+  r.fdb_entries = state.core.fdb().size();
+  r.keypairs = state.sessions.keypairs_in_use();
+  r.handshakes.accepted = read(h.accepted);
+  r.handshakes.challenges_sent = read(h.challenges_sent);
+  r.handshakes.cookies_sent = read(h.cookies_sent);
+  r.handshakes.version_replies = read(h.version_replies);
+  r.handshakes.unknown_session_replies = read(h.unknown_session_replies);
+  r.handshakes.replies_suppressed = read(h.replies_suppressed);
+  r.handshakes.queue_full = read(h.queue_full);
+  for (std::size_t i = 0; i < kHandshakeRefusalCount; ++i) r.handshakes.refused[i] = read(h.refused[i]);
+  return r;
+}
+
+std::string ports(const std::vector<PortRow>& rows, Format format) {
   if (format == Format::json) {
     std::string out = "{\"ports\":[";
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      const Port& p = *list[i];
-      out += (i ? "," : "") + std::string("{\"id\":") + u64(p.index) +
-             ",\"endpoint\":" + json_string(p.endpoint.to_string()) +
-             ",\"network\":" + u64(p.network) + ",\"mtu\":" + u64(p.mtu) +
-             ",\"macs\":" + u64(p.mac_count) + ",\"rx_packets\":" + u64(p.rx_packets) +
-             ",\"rx_bytes\":" + u64(p.rx_bytes) + ",\"tx_packets\":" + u64(p.tx_packets) +
-             ",\"tx_bytes\":" + u64(p.tx_bytes) +
-             ",\"last_seen_s\":" + fixed(seconds_between(p.last_seen, now), 3) +
-             ",\"uptime_s\":" + fixed(seconds_between(p.joined, now), 3) + "}";
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const PortRow& p = rows[i];
+      out += (i ? "," : "") + std::string("{\"id\":") + u64(p.id) + ",\"member\":" + json_string(p.member) +
+             ",\"public_key\":" + json_string(p.public_key) + ",\"network\":" + u64(p.network) +
+             ",\"suite\":" + json_string(p.suite) + ",\"active\":" + (p.active ? "true" : "false") +
+             ",\"endpoint\":" + json_string(p.endpoint) + ",\"mtu\":" + u64(p.mtu) + ",\"macs\":" + u64(p.macs) +
+             ",\"rx_packets\":" + u64(p.rx_packets) + ",\"rx_bytes\":" + u64(p.rx_bytes) +
+             ",\"tx_packets\":" + u64(p.tx_packets) + ",\"tx_bytes\":" + u64(p.tx_bytes) +
+             ",\"last_seen_s\":" + fixed(p.last_seen_s, 3) + ",\"last_handshake_s\":" + fixed(p.handshake_s, 3) +
+             ",\"uptime_s\":" + fixed(p.uptime_s, 3) + "}";
     }
     return out + "]}\n";
   }
-  std::vector<std::vector<std::string>> rows{{"PORT", "ENDPOINT", "NETWORK", "MTU", "MACS",
-                                              "RX_PKTS", "RX_BYTES", "TX_PKTS", "TX_BYTES",
-                                              "LAST_SEEN"}};
-  for (const Port* p : list)
-    rows.push_back({u64(p->index), p->endpoint.to_string(), u64(p->network), u64(p->mtu),
-                    u64(p->mac_count), u64(p->rx_packets), u64(p->rx_bytes), u64(p->tx_packets),
-                    u64(p->tx_bytes), fixed(seconds_between(p->last_seen, now), 1) + "s ago"});
-  return table(rows) + std::to_string(list.size()) + " port(s)\n";
+  std::vector<std::vector<std::string>> table_rows{{"PORT", "MEMBER", "PUBLIC_KEY", "NETWORK", "SUITE", "HANDSHAKE",
+                                                    "ENDPOINT", "MTU", "MACS", "RX_PKTS", "RX_BYTES", "TX_PKTS",
+                                                    "TX_BYTES", "LAST_SEEN"}};
+  for (const PortRow& p : rows)
+    table_rows.push_back({u64(p.id), p.secure ? p.member : "-", p.secure ? short_key(p.public_key) : "-",
+                          u64(p.network), p.active ? p.suite : p.suite + " (unconfirmed)",
+                          fixed(p.handshake_s, 0) + "s ago", p.endpoint, u64(p.mtu), u64(p.macs), u64(p.rx_packets),
+                          u64(p.rx_bytes), u64(p.tx_packets), u64(p.tx_bytes), fixed(p.last_seen_s, 1) + "s ago"});
+  return table(table_rows) + std::to_string(rows.size()) + " port(s)\n";
 }
 
-std::string fdb(const SwitchCore& core, TimePoint now, Format format) {
-  std::vector<Fdb::Entry> entries;
-  core.fdb().for_each([&](const Fdb::Entry& e) {
-    if (now - e.last_seen <= core.fdb().aging()) entries.push_back(e);
-  });
-  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+std::string fdb(std::vector<FdbRow> rows, Format format) {
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
     return a.network != b.network ? a.network < b.network : a.mac < b.mac;
   });
   if (format == Format::json) {
     std::string out = "{\"fdb\":[";
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      const auto& e = entries[i];
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const auto& e = rows[i];
       out += (i ? "," : "") + std::string("{\"network\":") + u64(e.network) +
-             ",\"mac\":" + json_string(MacAddr::from_u64(e.mac).to_string()) +
-             ",\"port\":" + u64(e.port) +
-             ",\"age_s\":" + fixed(seconds_between(e.last_seen, now), 3) + "}";
+             ",\"mac\":" + json_string(MacAddr::from_u64(e.mac).to_string()) + ",\"port\":" + u64(e.port) +
+             ",\"age_s\":" + fixed(e.age_s, 3) + "}";
     }
     return out + "]}\n";
   }
-  std::vector<std::vector<std::string>> rows{{"NETWORK", "MAC", "PORT", "AGE"}};
-  for (const auto& e : entries)
-    rows.push_back({u64(e.network), MacAddr::from_u64(e.mac).to_string(), u64(e.port),
-                    fixed(seconds_between(e.last_seen, now), 1) + "s"});
-  return table(rows) + std::to_string(entries.size()) + " entr" +
-         (entries.size() == 1 ? "y" : "ies") + "\n";
+  std::vector<std::vector<std::string>> table_rows{{"NETWORK", "MAC", "PORT", "AGE"}};
+  for (const auto& e : rows)
+    table_rows.push_back({u64(e.network), MacAddr::from_u64(e.mac).to_string(), u64(e.port), fixed(e.age_s, 1) + "s"});
+  return table(table_rows) + std::to_string(rows.size()) + " entr" + (rows.size() == 1 ? "y" : "ies") + "\n";
 }
 
-std::string stats(const SwitchCore& core, const Facts& datapath, Format format) {
-  const SwitchStats& s = core.stats();
+std::string stats(const StatsRow& row, const Facts& datapath, Format format) {
+  const SwitchStats& s = row.counters;
+  const HandshakeCounts& h = row.handshakes;
+  std::uint64_t refused_total = 0;
+  for (auto r : h.refused) refused_total += r;
   const std::vector<std::pair<std::string, std::uint64_t>> counters{
       {"rx_packets", s.rx_packets},
       {"rx_bytes", s.rx_bytes},
@@ -126,16 +181,28 @@ std::string stats(const SwitchCore& core, const Facts& datapath, Format format) 
       {"aged", s.aged},
       {"learn_refused_fdb_full", s.learn_refused_fdb_full},
       {"learn_refused_port_limit", s.learn_refused_port_limit},
-      {"ports", core.ports().size()},
-      {"fdb_entries", core.fdb().size()},
+      {"ports", row.ports},
+      {"fdb_entries", row.fdb_entries},
+      {"sessions", row.keypairs},
       {"ports_joined", s.ports_joined},
       {"ports_left", s.ports_left},
       {"ports_timed_out", s.ports_timed_out},
-      {"control_replies_suppressed", s.control_replies_suppressed},
+      {"ports_revoked", s.ports_revoked},
+      {"roams", s.roams},
+      {"handshakes_accepted", h.accepted},
+      {"handshakes_refused", refused_total},
+      {"cookies_sent", h.cookies_sent},
+      {"challenges_sent", h.challenges_sent},
+      {"version_replies", h.version_replies},
+      {"unknown_session_replies", h.unknown_session_replies},
+      {"replies_suppressed", h.replies_suppressed},
+      {"handshake_queue_full", h.queue_full},
+      {"replays", s.drops[static_cast<std::size_t>(DropReason::replay)]},
+      {"bad_tags", s.drops[static_cast<std::size_t>(DropReason::bad_tag)]},
       {"drops_total", s.drops_total()},
   };
   if (format == Format::json) {
-    std::string out = "{\"datapath\":{";
+    std::string out = "{\"mode\":" + json_string(row.secure ? "secure" : "insecure") + ",\"datapath\":{";
     for (std::size_t i = 0; i < datapath.size(); ++i)
       out += (i ? "," : "") + json_string(datapath[i].first) + ":" + json_string(datapath[i].second);
     out += "},\"counters\":{";
@@ -143,16 +210,20 @@ std::string stats(const SwitchCore& core, const Facts& datapath, Format format) 
       out += (i ? "," : "") + json_string(counters[i].first) + ":" + u64(counters[i].second);
     out += "},\"drops\":{";
     for (std::size_t i = 0; i < kDropReasonCount; ++i)
-      out += (i ? "," : "") + json_string(to_string(static_cast<DropReason>(i))) + ":" +
-             u64(s.drops[i]);
+      out += (i ? "," : "") + json_string(to_string(static_cast<DropReason>(i))) + ":" + u64(s.drops[i]);
+    out += "},\"handshakes_refused\":{";
+    for (std::size_t i = 0; i < kHandshakeRefusalCount; ++i)
+      out += (i ? "," : "") + json_string(to_string(static_cast<HandshakeRefusal>(i))) + ":" + u64(h.refused[i]);
     return out + "}}\n";
   }
-  std::vector<std::vector<std::string>> rows;
+  std::vector<std::vector<std::string>> rows{{"mode", row.secure ? "secure (protocol v2)" : "INSECURE (protocol v1)"}};
   for (const auto& [k, v] : datapath) rows.push_back({k, v});
   for (const auto& [k, v] : counters) rows.push_back({k, u64(v)});
   for (std::size_t i = 0; i < kDropReasonCount; ++i)
-    if (s.drops[i] != 0)
-      rows.push_back({"drop." + std::string(to_string(static_cast<DropReason>(i))), u64(s.drops[i])});
+    if (s.drops[i] != 0) rows.push_back({"drop." + std::string(to_string(static_cast<DropReason>(i))), u64(s.drops[i])});
+  for (std::size_t i = 0; i < kHandshakeRefusalCount; ++i)
+    if (h.refused[i] != 0)
+      rows.push_back({"refused." + std::string(to_string(static_cast<HandshakeRefusal>(i))), u64(h.refused[i])});
   return table(rows);
 }
 

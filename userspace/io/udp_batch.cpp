@@ -112,6 +112,11 @@ UdpTxBatch::UdpTxBatch(std::size_t capacity)
       msgs_(capacity),
       control_(capacity * CMSG_SPACE(sizeof(std::uint16_t))) {}
 
+void UdpTxBatch::enable_slot_data(std::size_t bytes) {
+  slot_data_size_ = bytes;
+  slot_data_.assign(slots_.size() * bytes, 0);
+}
+
 bool UdpTxBatch::joins_last_message(const Endpoint* dest, std::size_t size) const noexcept {
   if (!gso_ || messages_used_ == 0) return false;
   const Message& m = messages_[messages_used_ - 1];

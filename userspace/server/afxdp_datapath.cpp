@@ -18,7 +18,7 @@ std::uint32_t count_rx_queues(const std::string& ifname) {
 }
 
 std::uint16_t AfxdpDatapath::max_mtu() {
-  return static_cast<std::uint16_t>(kFrameSize - underlay::kMaxHeaderSize - protocol::kDataHeaderSize -
+  return static_cast<std::uint16_t>(kFrameSize - XDP_PACKET_HEADROOM - underlay::kMaxHeaderSize - protocol::v2::kOverhead -
                                     protocol::kEthernetHeaderSize - protocol::kVlanTagSize);
 }
 
@@ -36,7 +36,7 @@ Result<std::unique_ptr<AfxdpDatapath>> AfxdpDatapath::open(const Endpoint& liste
   // Fragments, uncovered queues and what the XDP program leaves to the kernel (super-packets in
   // generic mode) take the slow path. No UDP_GRO on it: a GRO-enabled socket on the tunnel port
   // would make the NIC's GRO merge tunnel packets, which generic XDP would then see whole.
-  auto slow_path = SocketDatapath::open(listen, config.mtu, {.udp_gro = false, .udp_gso = true});
+  auto slow_path = SocketDatapath::open(listen, config.mtu, config.max_ports, {.udp_gro = false, .udp_gso = true});
   if (!slow_path) return slow_path.error();
   // RX places packets after XDP_PACKET_HEADROOM in each frame (our own headroom is 0).
   auto program = XdpProgram::attach(options.iface, listen, options.mode, kFrameSize - XDP_PACKET_HEADROOM);
@@ -56,7 +56,7 @@ Result<std::unique_ptr<AfxdpDatapath>> AfxdpDatapath::open(const Endpoint& liste
     auto sock = XskSocket::open(options.iface, xc, dp->program_.xsk_map_fd());
     if (!sock) return sock.error();
     dp->workers_.push_back(std::make_unique<AfxdpWorker>(std::move(sock).value(), dp->slow_path_.fd(),
-                                                         opts.batch, opts.busy_poll));
+                                                         opts.batch, opts.busy_poll, config.max_ports));
   }
   return dp;
 }
@@ -70,8 +70,10 @@ AfxdpDatapath::AfxdpDatapath(XdpProgram program, SocketDatapath slow_path, std::
 
 AfxdpDatapath::~AfxdpDatapath() { stop(); }
 
-Status AfxdpDatapath::start(SharedSwitch& sw) {
-  for (auto& w : workers_) threads_.emplace_back([this, &sw, worker = w.get()] { worker->run(sw, routes_, stop_); });
+Status AfxdpDatapath::start(SharedSwitch& sw, HandshakeWorker& handshakes) {
+  if (auto s = slow_path_.start(sw, handshakes); !s) return s;
+  for (auto& w : workers_)
+    threads_.emplace_back([this, &sw, &handshakes, worker = w.get()] { worker->run(sw, handshakes, routes_, stop_); });
   VS_INFO("afxdp datapath on %s: %s XDP, %zu queue(s), %s mode, batch %u%s", options_.iface.c_str(),
           program_.native() ? "native" : "generic", workers_.size(),
           workers_.front()->socket().zero_copy() ? "zero-copy" : "copy", options_.batch,
@@ -84,11 +86,6 @@ void AfxdpDatapath::stop() noexcept {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
-}
-
-void AfxdpDatapath::say_goodbye(SharedSwitch& sw) noexcept {
-  stop();
-  if (!workers_.empty()) workers_.front()->say_goodbye(sw, routes_);
 }
 
 report::Facts AfxdpDatapath::facts() const {
@@ -106,6 +103,7 @@ report::Facts AfxdpDatapath::facts() const {
   f.emplace_back("bpf.malformed", std::to_string(bpf[VSWITCH_XDP_MALFORMED]));
   f.emplace_back("bpf.no_socket", std::to_string(bpf[VSWITCH_XDP_NO_SOCKET]));
   f.emplace_back("bpf.super_packet", std::to_string(bpf[VSWITCH_XDP_SUPER]));
+  f.emplace_back("bpf.control", std::to_string(bpf[VSWITCH_XDP_CONTROL]));
   f.emplace_back("slow_path.rx", std::to_string(slow_path_.received()));
   for (const auto& w : workers_) {
     const std::string q = "queue" + std::to_string(w->socket().queue()) + ".";
@@ -115,6 +113,7 @@ report::Facts AfxdpDatapath::facts() const {
     f.emplace_back(q + "tx_copied", std::to_string(c.tx_copied.load()));
     f.emplace_back(q + "tx_dropped", std::to_string(c.tx_dropped.load()));
     f.emplace_back(q + "tx_kernel", std::to_string(c.tx_kernel.load()));
+    f.emplace_back(q + "to_control", std::to_string(c.to_control.load()));
     f.emplace_back(q + "batches", std::to_string(c.batches.load()));
     const XskSocket::KernelStats k = w->socket().kernel_stats();
     f.emplace_back(q + "kernel.rx_dropped", std::to_string(k.rx_dropped));

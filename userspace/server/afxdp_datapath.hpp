@@ -42,10 +42,10 @@ class AfxdpDatapath final : public Datapath {
   ~AfxdpDatapath() override;
 
   int fd() const noexcept override { return slow_path_.fd(); }
-  void on_readable(SharedSwitch& sw) noexcept override { slow_path_.on_readable(sw); }
-  Status start(SharedSwitch& sw) override;
+  void on_readable(EpochDomain::Reader* reader) noexcept override { slow_path_.on_readable(reader); }
+  Status start(SharedSwitch& sw, HandshakeWorker& handshakes) override;
   void stop() noexcept override;
-  void say_goodbye(SharedSwitch& sw) noexcept override;
+  int reply_socket() const noexcept override { return slow_path_.reply_socket(); }
   report::Facts facts() const override;
 
   // Largest MTU whose frames fit one UMEM chunk with the outer headers.

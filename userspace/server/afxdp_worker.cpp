@@ -4,33 +4,36 @@
 #include <sys/socket.h>
 
 #include <cstring>
-#include <thread>
 
 namespace vswitch {
-namespace {
-
-constexpr std::size_t slot_of(PortIndex index) { return index & 0xffff; }
-
-}  // namespace
 
 void PortRoutes::learn(PortIndex port, const underlay::UnderlayRoute& route) noexcept {
-  Entry& e = routes_[slot_of(port)];
+  Entry& e = routes_[port_slot(port)];
   e.port = port;
   e.route = route;
 }
 
 const underlay::UnderlayRoute* PortRoutes::find(PortIndex port) const noexcept {
-  const std::size_t slot = slot_of(port);
+  const std::size_t slot = port_slot(port);
   if (slot >= routes_.size() || routes_[slot].port != port) return nullptr;
   return &routes_[slot].route;
 }
 
-AfxdpWorker::AfxdpWorker(XskSocket socket, int kernel_socket, std::uint32_t batch, bool busy_poll)
-    : socket_(std::move(socket)), kernel_socket_(kernel_socket), batch_(batch), busy_poll_(busy_poll) {
+AfxdpWorker::AfxdpWorker(XskSocket socket, int kernel_socket, std::uint32_t batch, bool busy_poll,
+                         std::size_t max_ports)
+    : socket_(std::move(socket)), kernel_socket_(kernel_socket), batch_(batch), busy_poll_(busy_poll),
+      max_ports_(max_ports) {
   pending_.reserve(kMaxPending);
+  inbound_.reserve(batch);
+  received_.reserve(batch);
+  plan_.reserve(batch + max_ports);
+  plan_routes_.reserve(batch + max_ports);
+  events_.reserve(16);
 }
 
-void AfxdpWorker::run(SharedSwitch& sw, PortRoutes& routes, const std::atomic<bool>& stop) noexcept {
+void AfxdpWorker::run(SharedSwitch& sw, HandshakeWorker& handshakes, PortRoutes& routes,
+                      const std::atomic<bool>& stop) noexcept {
+  EpochDomain::Reader* reader = sw.state.epochs.register_reader();
   while (!stop.load(std::memory_order_relaxed)) {
     socket_.reap_completions();
     socket_.refill();
@@ -39,20 +42,24 @@ void AfxdpWorker::run(SharedSwitch& sw, PortRoutes& routes, const std::atomic<bo
     if (n == 0) {
       if (socket_.tx_pending() > 0) socket_.flush_tx();  // the device refused some last time
       if (busy_poll_) {
+        if (reader != nullptr) reader->quiescent();
         recvfrom(socket_.fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);  // drives NAPI
       } else {
+        if (reader != nullptr) reader->offline();
         pollfd pfd{socket_.fd(), POLLIN, 0};
         poll(&pfd, 1, 100);  // also wakes the driver when the fill ring asks for it
       }
       continue;
     }
-    process(sw, routes, idx, n);
+    if (reader != nullptr) reader->online();  // holds no keypair: the previous batch is done
+    process(sw, handshakes, routes, idx, n);
     xsk_ring_cons__release(&socket_.rx(), n);
     submit_tx();
   }
+  if (reader != nullptr) reader->offline();
 }
 
-void AfxdpWorker::process(SharedSwitch& sw, PortRoutes& routes, std::uint32_t idx,
+void AfxdpWorker::process(SharedSwitch& sw, HandshakeWorker& handshakes, PortRoutes& routes, std::uint32_t idx,
                           std::uint32_t n) noexcept {
   bump(counters_.rx, n);
   bump(counters_.batches, 1);
@@ -61,96 +68,163 @@ void AfxdpWorker::process(SharedSwitch& sw, PortRoutes& routes, std::uint32_t id
   for (std::uint32_t i = 0; i < n; ++i) {
     const std::uint8_t* data = socket_.data(xsk_ring_cons__rx_desc(&socket_.rx(), idx + i)->addr);
     __builtin_prefetch(data);
-    __builtin_prefetch(data + 64);  // the tunnel and inner Ethernet headers end past 64 bytes
+    __builtin_prefetch(data + 64);
   }
-  std::lock_guard lock(sw.mutex);
-  const TimePoint now = Clock::now();
+  // A: open every message where it lies.
+  const bool secure = sw.state.config.secure;
   for (std::uint32_t i = 0; i < n; ++i) {
     const xdp_desc* d = xsk_ring_cons__rx_desc(&socket_.rx(), idx + i);
-    handle(sw.core, routes, d->addr, d->len, now);
+    std::uint8_t* const packet = socket_.data(d->addr);
+    const std::span<std::uint8_t> frame(packet, d->len);
+    underlay::Packet p;
+    if (underlay::parse(frame, p) != underlay::ParseError::none) {
+      drops_.drop(DropReason::bad_underlay);
+      socket_.release(d->addr);
+      continue;
+    }
+    const auto message = frame.subspan(p.header_size, p.payload_size);
+    const Endpoint from = underlay::source_endpoint(frame, p);
+    Inbound in;
+    switch (open_inbound(sw.state.sessions, secure, message, from, in, drops_)) {
+      case Intake::session:
+        inbound_.push_back(in);
+        received_.push_back({d->addr, p, false});
+        break;
+      case Intake::handshake:
+        handshakes.submit(from, message);
+        bump(counters_.to_control, 1);
+        socket_.release(d->addr);
+        break;
+      case Intake::dropped: socket_.release(d->addr); break;
+    }
+  }
+  // B and C, in rounds when floods fill the plan.
+  const TimePoint now = Clock::now();
+  std::size_t next = 0;
+  do {
+    decide_batch(sw, routes, now, next);
+    transmit();
+  } while (next < inbound_.size());
+  for (const Received& r : received_)
+    if (!r.reused) socket_.release(r.addr);
+  inbound_.clear();
+  received_.clear();
+  if (!events_.empty()) log_events(events_);
+}
+
+void AfxdpWorker::decide_batch(SharedSwitch& sw, PortRoutes& routes, TimePoint now, std::size_t& next) noexcept {
+  std::lock_guard lock(sw.mutex);
+  drops_.merge_into(sw.state.core);
+  while (next < inbound_.size() && plan_.size() + max_ports_ <= plan_.capacity()) {
+    Inbound& in = inbound_[next];
+    const std::size_t before = plan_.size();
+    decide(sw.state, in, static_cast<std::uint32_t>(next), now, plan_, events_);
+    if (in.port != kNoPort) {
+      // The way back to the sender, mirrored from its (authenticated) packet: roaming included.
+      const Received& r = received_[next];
+      const std::span<const std::uint8_t> frame(socket_.data(r.addr), r.packet.header_size + r.packet.payload_size);
+      routes.learn(in.port, underlay::reply_route(frame, r.packet));
+    }
+    for (std::size_t i = before; i < plan_.size(); ++i) {
+      const underlay::UnderlayRoute* route = routes.find(plan_[i].port);
+      plan_routes_.push_back(route != nullptr ? Route{true, *route} : Route{});
+    }
+    ++next;
   }
 }
 
-void AfxdpWorker::handle(SwitchCore& core, PortRoutes& routes, std::uint64_t addr, std::uint32_t len,
-                         TimePoint now) noexcept {
-  std::uint8_t* const packet = socket_.data(addr);
-  const std::span<const std::uint8_t> frame(packet, len);
-  underlay::Packet p;
-  if (underlay::parse(frame, p) != underlay::ParseError::none) {
-    core.count_drop(DropReason::bad_underlay);
-    socket_.release(addr);
+void AfxdpWorker::transmit() noexcept {
+  for (std::size_t i = 0; i < plan_.size(); ++i) {
+    const Outbound& o = plan_[i];
+    if (o.kind == Outbound::Kind::forward_in_place) send_in_place(o, plan_routes_[i]);
+    else send_copy(o, plan_routes_[i]);
+  }
+  plan_.clear();
+  plan_routes_.clear();
+}
+
+void AfxdpWorker::send_in_place(const Outbound& o, const Route& r) noexcept {
+  Inbound& in = inbound_[o.inbound];
+  Received& rx = received_[o.inbound];
+  const std::size_t n = seal_frame(o, in.message, in.payload.size());
+  if (n == 0) {
+    drops_.drop(DropReason::expired_session);
     return;
   }
-  const auto payload = frame.subspan(p.header_size, p.payload_size);
-  std::uint8_t reply[SwitchCore::kReplyBufferSize];
-  const Verdict v = core.receive(underlay::source_endpoint(frame, p), payload, now, reply);
-  bool chunk_reused = false;
-  if (v.ingress != kNoPort || v.action == Verdict::Action::reply) {
-    // The way back to the sender: remembered for its port, and where a reply goes.
-    const underlay::UnderlayRoute back = underlay::reply_route(frame, p);
-    if (v.ingress != kNoPort) routes.learn(v.ingress, back);
-    if (v.action == Verdict::Action::reply && !build(back, {reply, v.reply_size}, nullptr))
-      core.count_drop(DropReason::no_frame);
+  if (!r.known) {
+    send_via_kernel(o.endpoint, in.message.first(n));
+    return;
   }
-  if (v.action == Verdict::Action::unicast || v.action == Verdict::Action::flood) {
-    core.for_each_egress(v, [&](const Port& port, const protocol::DataHeader& header) {
-      const underlay::UnderlayRoute* route = routes.find(port.index);
-      if (route == nullptr) {
-        send_via_kernel(port, header, v.frame);
-      } else if (v.action == Verdict::Action::flood) {
-        if (!build(*route, payload, &header)) core.count_drop(DropReason::no_frame);
-      } else if (forward_in_place(*route, header, addr, p)) {
-        chunk_reused = true;
-      } else {
-        core.count_drop(DropReason::no_frame);
-      }
-    });
-  }
-  if (!chunk_reused) socket_.release(addr);
-}
-
-bool AfxdpWorker::forward_in_place(const underlay::UnderlayRoute& route, const protocol::DataHeader& header,
-                                   std::uint64_t addr, const underlay::Packet& p) noexcept {
   // Keep the message where it is and put the egress headers right in front of it; the chunk's
   // headroom absorbs a longer header (e.g. IPv4 in, IPv6 out).
-  const std::size_t hs = route.header_size();
-  if (hs > p.header_size + (addr - socket_.chunk_of(addr))) return false;
-  const std::uint64_t start = addr + p.header_size - hs;
-  std::uint8_t* out = socket_.data(start);
-  protocol::encode_data_header(header, {out + hs, protocol::kDataHeaderSize});
-  underlay::write_headers(route, {out, hs + p.payload_size}, p.payload_size);
-  queue_tx(start, hs + p.payload_size);
+  const std::size_t hs = r.route.header_size();
+  const std::uint64_t addr = rx.addr;
+  if (hs > rx.packet.header_size + (addr - socket_.chunk_of(addr))) {
+    drops_.drop(DropReason::no_frame);
+    return;
+  }
+  const std::uint64_t start = addr + rx.packet.header_size - hs;
+  underlay::write_headers(r.route, {socket_.data(start), hs + n}, n);
+  queue_tx(start, hs + n);
+  rx.reused = true;
   bump(counters_.tx_in_place, 1);
+}
+
+bool AfxdpWorker::alloc_message(const Route& r, std::uint64_t& chunk, std::span<std::uint8_t>& message) noexcept {
+  const std::size_t hs = r.route.header_size();
+  if (!socket_.alloc(chunk)) return false;
+  message = std::span<std::uint8_t>(socket_.data(chunk) + hs, socket_.frame_size() - hs);
   return true;
 }
 
-void AfxdpWorker::send_via_kernel(const Port& port, const protocol::DataHeader& header,
-                                  std::span<const std::uint8_t> frame) noexcept {
-  // Rare: the port's packets reached us through the kernel socket only.
-  std::uint8_t encoded[protocol::kDataHeaderSize];
-  protocol::encode_data_header(header, encoded);
-  iovec iov[2] = {{encoded, sizeof encoded}, {const_cast<std::uint8_t*>(frame.data()), frame.size()}};
-  msghdr msg{};
-  msg.msg_name = const_cast<sockaddr*>(port.endpoint.sockaddr_ptr());
-  msg.msg_namelen = port.endpoint.size();
-  msg.msg_iov = iov;
-  msg.msg_iovlen = 2;
-  if (sendmsg(kernel_socket_, &msg, MSG_DONTWAIT) >= 0) bump(counters_.tx_kernel, 1);
-  else bump(counters_.tx_dropped, 1);
-}
-
-bool AfxdpWorker::build(const underlay::UnderlayRoute& route, std::span<const std::uint8_t> payload,
-                        const protocol::DataHeader* data_header) noexcept {
-  std::uint64_t chunk = 0;
-  const std::size_t hs = route.header_size();
-  if (hs + payload.size() > socket_.frame_size() || !socket_.alloc(chunk)) return false;
-  std::uint8_t* out = socket_.data(chunk);
-  std::memcpy(out + hs, payload.data(), payload.size());
-  if (data_header != nullptr) protocol::encode_data_header(*data_header, {out + hs, protocol::kDataHeaderSize});
-  underlay::write_headers(route, {out, hs + payload.size()}, payload.size());
-  queue_tx(chunk, hs + payload.size());
+void AfxdpWorker::finish(const Route& r, std::uint64_t chunk, std::span<std::uint8_t> message, std::size_t size) noexcept {
+  const std::size_t hs = r.route.header_size();
+  underlay::write_headers(r.route, {socket_.data(chunk), hs + size}, size);
+  queue_tx(chunk, hs + size);
   bump(counters_.tx_copied, 1);
-  return true;
+  (void)message;
+}
+
+void AfxdpWorker::send_copy(const Outbound& o, const Route& r) noexcept {
+  const Inbound& in = inbound_[o.inbound];
+  std::uint8_t scratch[protocol::v2::kMaxMessageSize];
+  std::uint64_t chunk = 0;
+  std::span<std::uint8_t> message;
+  if (r.known) {
+    if (!alloc_message(r, chunk, message)) {
+      drops_.drop(DropReason::no_frame);
+      return;
+    }
+  } else {
+    message = scratch;  // rare: a port whose packets reached us through the kernel only
+  }
+  std::size_t n = 0;
+  if (o.kind == Outbound::Kind::forward_copy) {
+    const std::size_t frame = in.payload.size();
+    if (o.keypair->overhead() + frame > message.size()) {
+      if (r.known) socket_.release(chunk);
+      drops_.drop(DropReason::no_frame);
+      return;
+    }
+    std::memcpy(message.data() + protocol::kDataHeaderSize, in.payload.data(), frame);
+    n = seal_frame(o, message, frame);
+  } else {
+    n = seal_reply(o, message);
+  }
+  if (n == 0) {
+    if (r.known) socket_.release(chunk);
+    drops_.drop(DropReason::expired_session);
+    return;
+  }
+  if (r.known) finish(r, chunk, message, n);
+  else send_via_kernel(o.endpoint, message.first(n));
+}
+
+void AfxdpWorker::send_via_kernel(const Endpoint& to, std::span<const std::uint8_t> message) noexcept {
+  if (::sendto(kernel_socket_, message.data(), message.size(), MSG_DONTWAIT, to.sockaddr_ptr(), to.size()) >= 0)
+    bump(counters_.tx_kernel, 1);
+  else
+    bump(counters_.tx_dropped, 1);
 }
 
 void AfxdpWorker::queue_tx(std::uint64_t addr, std::size_t len) noexcept {
@@ -184,19 +258,6 @@ void AfxdpWorker::submit_tx() noexcept {
   bump(counters_.tx_dropped, pending_.size() - n);
   pending_.clear();
   socket_.flush_tx();
-}
-
-void AfxdpWorker::say_goodbye(SharedSwitch& sw, PortRoutes& routes) noexcept {
-  {
-    std::lock_guard lock(sw.mutex);
-    sw.core.for_each_port_bye([&](const Port& port, std::span<const std::uint8_t> bye) {
-      if (const auto* route = routes.find(port.index)) build(*route, bye, nullptr);
-    });
-  }
-  submit_tx();
-  // Give copy-mode transmission a moment to complete before the socket closes.
-  for (int i = 0; i < 20 && socket_.reap_completions() == 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
 }  // namespace vswitch

@@ -1,18 +1,20 @@
 // One AF_XDP polling worker: owns the socket of one receive queue and forwards what arrives
-// there. The forwarding loop (after xdpsock's l2fwd):
+// there, in data_plane.hpp's three phases. The loop (after xdpsock's l2fwd):
 //   reap TX completions into the pool -> refill the fill ring -> peek a batch of RX ->
-//   lock the switch once, decide every packet, rewrite or build frames -> unlock ->
-//   reserve TX slots, write descriptors, submit, kick -> release exactly the RX batch.
-// Known unicast leaves in the chunk it arrived in: the outer headers are rewritten for the
-// egress port in place (moved if the header length differs) and the DATA header gets the
-// egress index and counter. Only flooding and control replies take new chunks and copy.
+//   A: parse the underlay, open each message in its chunk (no lock) ->
+//   B: lock once, admit + switch + plan, learn the senders' routes -> unlock ->
+//   C: seal (unicast: in the chunk it arrived in, outer headers rewritten in front of it;
+//      flood and replies: a new chunk each) -> reserve TX, submit, kick -> release the RX batch.
+// The worker is an epoch reader: online while it holds a batch, offline while it sleeps.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <vector>
 
-#include "server_loop.hpp"
+#include "shared_switch.hpp"
+#include "vswitch/data_plane.hpp"
+#include "handshake_worker.hpp"
 #include "vswitch/counter.hpp"
 #include "vswitch/underlay.hpp"
 #include "vswitch/xsk_socket.hpp"
@@ -20,7 +22,7 @@
 namespace vswitch {
 
 // Underlay routes of the ports, learned from their packets. Indexed by port slot, guarded by
-// the switch lock (SharedSwitch::mutex) like the core itself.
+// the switch lock (SharedSwitch::mutex) like the switch state.
 class PortRoutes {
  public:
   explicit PortRoutes(std::size_t max_ports) : routes_(max_ports) {}
@@ -42,18 +44,17 @@ struct QueueCounters {
   std::atomic<std::uint64_t> tx_copied{0};    // flood copies and replies
   std::atomic<std::uint64_t> tx_dropped{0};   // TX ring full
   std::atomic<std::uint64_t> tx_kernel{0};    // sent through the slow path's socket
+  std::atomic<std::uint64_t> to_control{0};   // handshake messages handed to the control thread
   std::atomic<std::uint64_t> batches{0};
 };
 
 class AfxdpWorker {
  public:
   // `kernel_socket`: the slow path's UDP socket, for ports without a learned underlay route.
-  AfxdpWorker(XskSocket socket, int kernel_socket, std::uint32_t batch, bool busy_poll);
+  AfxdpWorker(XskSocket socket, int kernel_socket, std::uint32_t batch, bool busy_poll, std::size_t max_ports);
 
   // Runs until `stop` is set.
-  void run(SharedSwitch& sw, PortRoutes& routes, const std::atomic<bool>& stop) noexcept;
-  // After run() returned: BYE to every port through this worker's socket.
-  void say_goodbye(SharedSwitch& sw, PortRoutes& routes) noexcept;
+  void run(SharedSwitch& sw, HandshakeWorker& handshakes, PortRoutes& routes, const std::atomic<bool>& stop) noexcept;
 
   const XskSocket& socket() const noexcept { return socket_; }
   const QueueCounters& counters() const noexcept { return counters_; }
@@ -63,19 +64,27 @@ class AfxdpWorker {
     std::uint64_t addr;
     std::uint32_t len;
   };
+  struct Received {
+    std::uint64_t addr;
+    underlay::Packet packet;
+    bool reused = false;  // went out again in place
+  };
+  struct Route {
+    bool known = false;
+    underlay::UnderlayRoute route;
+  };
 
-  void process(SharedSwitch& sw, PortRoutes& routes, std::uint32_t idx, std::uint32_t n) noexcept;
-  void handle(SwitchCore& core, PortRoutes& routes, std::uint64_t addr, std::uint32_t len,
-              TimePoint now) noexcept;
-  // Rewrites the received chunk for the egress port and queues it; false without headroom.
-  bool forward_in_place(const underlay::UnderlayRoute& route, const protocol::DataHeader& header,
-                        std::uint64_t addr, const underlay::Packet& p) noexcept;
-  // A new chunk holding `payload` behind headers for `route`; false when the pool is empty.
-  bool build(const underlay::UnderlayRoute& route, std::span<const std::uint8_t> payload,
-             const protocol::DataHeader* data_header) noexcept;
+  void process(SharedSwitch& sw, HandshakeWorker& handshakes, PortRoutes& routes, std::uint32_t idx,
+               std::uint32_t n) noexcept;
+  void decide_batch(SharedSwitch& sw, PortRoutes& routes, TimePoint now, std::size_t& next) noexcept;
+  void transmit() noexcept;
+  void send_in_place(const Outbound& o, const Route& r) noexcept;
+  void send_copy(const Outbound& o, const Route& r) noexcept;
+  // A new chunk: room for the route's headers, then the message; false when the pool is empty.
+  bool alloc_message(const Route& r, std::uint64_t& chunk, std::span<std::uint8_t>& message) noexcept;
+  void finish(const Route& r, std::uint64_t chunk, std::span<std::uint8_t> message, std::size_t size) noexcept;
+  void send_via_kernel(const Endpoint& to, std::span<const std::uint8_t> message) noexcept;
   void queue_tx(std::uint64_t addr, std::size_t len) noexcept;
-  void send_via_kernel(const Port& port, const protocol::DataHeader& header,
-                       std::span<const std::uint8_t> frame) noexcept;
   void submit_tx() noexcept;
 
   static constexpr std::size_t kMaxPending = 1024;  // at most the TX ring's size
@@ -84,7 +93,14 @@ class AfxdpWorker {
   int kernel_socket_;
   std::uint32_t batch_;
   bool busy_poll_;
+  std::size_t max_ports_;
   std::vector<PendingTx> pending_;
+  std::vector<Inbound> inbound_;
+  std::vector<Received> received_;
+  std::vector<Outbound> plan_;
+  std::vector<Route> plan_routes_;
+  std::vector<PortEvent> events_;
+  DropTally drops_;
   QueueCounters counters_;
 };
 

@@ -3,6 +3,8 @@
 
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <signal.h>
+#include <sodium.h>
 
 #include <cstdio>
 #include <cstring>
@@ -10,10 +12,12 @@
 #include <string>
 
 #include "afxdp_datapath.hpp"
+#include "handshake_worker.hpp"
 #include "server_loop.hpp"
 #include "socket_datapath.hpp"
-#include "vswitch/endpoint.hpp"
 #include "vswitch/cli_options.hpp"
+#include "vswitch/endpoint.hpp"
+#include "vswitch/key_file.hpp"
 #include "vswitch/log.hpp"
 #include "vswitch/protocol.hpp"
 
@@ -24,6 +28,9 @@ namespace {
 struct Options {
   std::string listen = "0.0.0.0:9797";
   bool insecure = false;
+  std::string key_file;
+  std::string members;
+  std::string cipher = "auto";
   std::string datapath = "auto";
   std::string iface;
   std::string xdp_mode = "auto";
@@ -68,7 +75,7 @@ Result<std::unique_ptr<Datapath>> open_socket_datapath(const Options& o, const E
                                                        const SwitchConfig& config) {
   const SocketDatapath::Offloads offloads{.udp_gro = !o.no_offload && !o.no_udp_gro,
                                           .udp_gso = !o.no_offload && !o.no_udp_gso};
-  auto dp = SocketDatapath::open(listen, config.mtu, offloads);
+  auto dp = SocketDatapath::open(listen, config.mtu, config.max_ports, offloads);
   if (!dp) return dp.error();
   return std::unique_ptr<Datapath>(new SocketDatapath(std::move(dp).value()));
 }
@@ -101,6 +108,32 @@ Result<std::unique_ptr<Datapath>> open_datapath(const Options& o, const Endpoint
   return open_socket_datapath(o, listen, config);
 }
 
+// SIGHUP and `vswitchctl reload`: a new members file. Members that are gone are told (BYE,
+// revoked) and lose their ports and MAC entries at once; everyone else keeps their sessions.
+std::string reload_members(const std::string& path, SharedSwitch& sw, HandshakeWorker& handshakes, Datapath& datapath) {
+  auto list = load_members_file(path);
+  if (!list) return list.error().message;
+  auto directory = std::make_shared<const MemberDirectory>(std::move(list).value());
+  handshakes.set_members(directory);
+  std::vector<PortEvent> events;
+  std::vector<Goodbye> goodbyes;
+  {
+    std::lock_guard lock(sw.mutex);
+    std::vector<PortIndex> gone;
+    sw.state.core.ports().for_each([&](const Port& p) {
+      const PeerSession& peer = sw.state.sessions.peer(p.index);
+      if (peer.secure && directory->find(peer.key, p.network) == nullptr) gone.push_back(p.index);
+    });
+    goodbyes = collect_goodbyes(sw.state, gone, protocol::v2::ByeReason::revoked);
+    for (const PortIndex port : gone) sw.state.remove_port(port, PortEvent::Kind::revoked, events);
+  }
+  // The retired keypairs stay intact until this thread's next maintenance tick reclaims them.
+  send_goodbyes(datapath.reply_socket(), goodbyes);
+  for (const auto& e : events) VS_INFO("member %s (port %u) is no longer in the members file: revoked", e.who.c_str(), e.port);
+  VS_INFO("members reloaded from %s: %zu member(s)", path.c_str(), directory->members().size());
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -108,8 +141,20 @@ int main(int argc, char** argv) {
   CLI::App app{"vswitch: a layer-2 switch whose ports are vport clients across the internet"};
   app.add_option("--listen", o.listen, "UDP address to listen on: ADDR:PORT or [ADDR6]:PORT")
       ->capture_default_str();
-  app.add_flag("--insecure", o.insecure,
-               "run without authentication or encryption (required: the only mode of this version)");
+  auto* insecure = app.add_flag("--insecure", o.insecure,
+                                "run the unauthenticated, unencrypted protocol v1 (labs and benchmarks only; "
+                                "the clients must ask for it too)");
+  app.add_option("--key-file", o.key_file, "the server's private key (vswitchctl genkey > server.key)")
+      ->excludes(insecure);
+  app.add_option("--members", o.members,
+                 "members file, one '<public key> <network id> [name]' per line; reloaded on SIGHUP and "
+                 "'vswitchctl reload'")
+      ->excludes(insecure);
+  app.add_option("--cipher", o.cipher,
+                 "cipher suites to accept: auto (AES-256-GCM when the client offers it and this CPU has AES-NI, "
+                 "else ChaCha20-Poly1305), chacha20-poly1305, aes-256-gcm")
+      ->check(CLI::IsMember({"auto", "chacha20-poly1305", "aes-256-gcm"}))
+      ->capture_default_str();
   app.add_option("--datapath", o.datapath, "packet I/O: auto (AF_XDP if it can attach), afxdp, socket")
       ->check(CLI::IsMember({"auto", "afxdp", "socket"}))
       ->capture_default_str();
@@ -156,25 +201,49 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   log::set_level(*log::parse_level(o.log_level));
-  if (!o.insecure)
+  if (sodium_init() < 0) return fail("libsodium failed to initialise");
+  const bool secure = !o.insecure;
+  if (secure && (o.key_file.empty() || o.members.empty()))
     return fail(
-        "refusing to start without --insecure: this version has no authentication or "
-        "encryption, so anyone who reaches the port can join and every frame crosses the "
-        "network in clear. Pass --insecure to run it that way.");
+        "needs --key-file and --members (or --insecure for the unauthenticated protocol v1). Make a key with\n"
+        "  umask 077; vswitchctl genkey > server.key; vswitchctl pubkey < server.key\n"
+        "and list each client's public key in the members file, one '<public key> <network id> [name]' per line.");
+  if (o.cipher == "aes-256-gcm" && !aes256gcm_available())
+    return fail("--cipher aes-256-gcm: this CPU has no AES-NI, so libsodium cannot run AES-256-GCM");
 
   const auto listen = Endpoint::parse_numeric(o.listen, protocol::kDefaultPort);
   if (!listen) return fail("bad --listen '" + o.listen + "': expected ADDR:PORT or [ADDR6]:PORT");
+
+  std::optional<handshake::ServerHandshake> server_key;
+  std::shared_ptr<const MemberDirectory> members;
+  if (secure) {
+    std::string warning;
+    auto key = load_private_key_file(o.key_file, warning);
+    if (!key) return fail(key.error().message);
+    if (!warning.empty()) VS_WARN("%s", warning.c_str());
+    server_key.emplace(key->bytes());
+    auto list = load_members_file(o.members);
+    if (!list) return fail(list.error().message);
+    members = std::make_shared<const MemberDirectory>(std::move(list).value());
+  }
+  const std::string public_key = server_key ? key_to_base64(server_key->public_key()) : "";
 
   SwitchConfig config;
   config.max_ports = o.max_ports;
   config.fdb_max = o.fdb_max;
   config.port_max_macs = o.port_max_macs;
   config.fdb_aging = std::chrono::seconds(o.fdb_aging);
-  config.port_timeout = std::chrono::seconds(o.port_timeout);
   config.mtu = static_cast<std::uint16_t>(o.mtu);
+  SessionConfig sessions;
+  sessions.secure = secure;
+  sessions.port_timeout = std::chrono::seconds(o.port_timeout);
+  HandshakeConfig hc;
+  hc.mtu = config.mtu;
+  hc.allow_gcm = o.cipher != "chacha20-poly1305";
+  hc.require_gcm = o.cipher == "aes-256-gcm";
 
   route_bpf_logs_to_logger();
-  auto signals = SignalFd::create();  // before any thread, so workers inherit the blocked mask
+  auto signals = SignalFd::create({SIGHUP});  // before any thread, so every thread inherits the mask
   if (!signals) return fail(signals.error().message);
   auto datapath = open_datapath(o, *listen, config);
   if (!datapath) return fail(datapath.error().message);
@@ -182,13 +251,32 @@ int main(int argc, char** argv) {
   auto control = ControlServer::listen(o.control);
   if (!control) return fail(control.error().message);
 
-  SharedSwitch sw(config);
-  if (auto s = (*datapath)->start(sw); !s) return fail(s.error().message);
+  SharedSwitch sw(config, sessions);
+  HandshakeWorker handshakes(sw, hc, std::move(server_key), members);
+  handshakes.set_reply_socket((*datapath)->reply_socket());
+  handshakes.start();
+  if (auto s = (*datapath)->start(sw, handshakes); !s) return fail(s.error().message);
+  ServerLoopHooks hooks;
+  if (secure)
+    hooks.reload = [&, path = o.members] { return reload_members(path, sw, handshakes, **datapath); };
   const auto facts = (*datapath)->facts();
-  VS_INFO("vswitch listening on %s (datapath %s, INSECURE: no authentication, no encryption), control %s",
-          listen->to_string().c_str(), facts.front().second.c_str(), o.control.c_str());
-  const int sig = run_server_loop(sw, **datapath, *control, *signals);
-  VS_INFO("signal %d: saying goodbye to %zu port(s)", sig, sw.core.ports().size());
-  (*datapath)->say_goodbye(sw);
+  if (secure)
+    VS_INFO("vswitch listening on %s (datapath %s, protocol v2, %zu member(s)), public key %s, control %s",
+            listen->to_string().c_str(), facts.front().second.c_str(), members->members().size(),
+            public_key.c_str(), o.control.c_str());
+  else
+    VS_WARN("vswitch listening on %s (datapath %s, INSECURE: protocol v1, no authentication, no encryption), "
+            "control %s",
+            listen->to_string().c_str(), facts.front().second.c_str(), o.control.c_str());
+  const int sig = run_server_loop(sw, **datapath, handshakes, *control, *signals, hooks);
+  (*datapath)->stop();
+  handshakes.stop();
+  std::vector<Goodbye> goodbyes;
+  {
+    std::lock_guard lock(sw.mutex);
+    goodbyes = collect_goodbyes(sw.state, {}, protocol::v2::ByeReason::shutdown);
+  }
+  VS_INFO("signal %d: saying goodbye to %zu port(s)", sig, goodbyes.size());
+  send_goodbyes((*datapath)->reply_socket(), goodbyes);
   return 0;
 }

@@ -1,6 +1,8 @@
 #include "server_loop.hpp"
 
 #include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -10,23 +12,85 @@
 namespace vswitch {
 namespace {
 
-std::string answer(const SwitchCore& core, const Datapath& datapath, std::string_view request) {
+std::string answer(SharedSwitch& sw, const Datapath& datapath, const ServerLoopHooks& hooks, std::string_view request) {
   auto format = report::Format::text;
   if (request.ends_with(" json")) {
     format = report::Format::json;
     request.remove_suffix(5);
   }
   const TimePoint now = Clock::now();
-  if (request == "ports") return report::ports(core, now, format);
-  if (request == "fdb") return report::fdb(core, now, format);
-  if (request == "stats") return report::stats(core, datapath.facts(), format);
-  return "error: unknown request '" + std::string(request) + "' (ports, fdb, stats)\n";
+  // Snapshot under the lock, render after it: a slow reader never holds the switch.
+  if (request == "ports") {
+    std::vector<report::PortRow> rows;
+    {
+      std::lock_guard lock(sw.mutex);
+      rows = report::snapshot_ports(sw.state, now);
+    }
+    return report::ports(rows, format);
+  }
+  if (request == "fdb") {
+    std::vector<report::FdbRow> rows;
+    {
+      std::lock_guard lock(sw.mutex);
+      rows = report::snapshot_fdb(sw.state.core, now);
+    }
+    return report::fdb(std::move(rows), format);
+  }
+  if (request == "stats") {
+    report::StatsRow row;
+    {
+      std::lock_guard lock(sw.mutex);
+      row = report::snapshot_stats(sw.state, sw.handshakes);
+    }
+    return report::stats(row, datapath.facts(), format);
+  }
+  if (request == "reload") {
+    if (!hooks.reload) return "error: nothing to reload (the server runs --insecure, without a members file)\n";
+    const std::string error = hooks.reload();
+    return error.empty() ? "ok\n" : "error: " + error + "\n";
+  }
+  return "error: unknown request '" + std::string(request) + "' (ports, fdb, stats, reload)\n";
 }
 
 }  // namespace
 
-int run_server_loop(SharedSwitch& sw, Datapath& datapath, ControlServer& control, SignalFd& signals) {
+std::vector<Goodbye> collect_goodbyes(SwitchState& state, std::span<const PortIndex> ports,
+                                      protocol::v2::ByeReason reason) {
+  std::vector<Goodbye> out;
+  auto add = [&](PortIndex port) {
+    const PeerSession& p = state.sessions.peer(port);
+    if (p.port != port || p.endpoint.empty()) return;
+    if (p.secure && p.current == nullptr) return;
+    out.push_back({p.secure ? p.current : nullptr, p.endpoint, p.client_index, reason});
+  };
+  if (ports.empty()) state.core.ports().for_each([&](const Port& p) { add(p.index); });
+  for (const PortIndex port : ports) add(port);
+  return out;
+}
+
+void send_goodbyes(int fd, std::span<const Goodbye> goodbyes) noexcept {
+  for (const Goodbye& g : goodbyes) {
+    std::uint8_t buf[64];
+    std::size_t n = 0;
+    if (g.keypair != nullptr) {
+      const auto counter = g.keypair->take_counters(1);
+      if (!counter) continue;
+      const std::size_t body = protocol::v2::encode(protocol::v2::Control{protocol::v2::ControlOp::bye, 0, g.reason},
+                                                    std::span(buf).subspan(protocol::v2::kHeaderSize));
+      n = seal(*g.keypair, MessageKind::control, *counter, buf, body);
+    } else {
+      n = protocol::encode(protocol::Bye{g.client_index, protocol::ByeReason::leaving}, buf);
+    }
+    ::sendto(fd, buf, n, MSG_DONTWAIT, g.endpoint.sockaddr_ptr(), g.endpoint.size());
+  }
+}
+
+int run_server_loop(SharedSwitch& sw, Datapath& datapath, HandshakeWorker& handshakes, ControlServer& control,
+                    SignalFd& signals, const ServerLoopHooks& hooks) {
+  (void)handshakes;
   constexpr auto kMaintenanceInterval = std::chrono::seconds(1);
+  EpochDomain::Reader* reader = sw.state.epochs.register_reader();
+  std::vector<PortEvent> events;
   TimePoint next_maintenance = Clock::now() + kMaintenanceInterval;
   // fds[0] is ignored by poll when the datapath runs its own workers (fd -1).
   pollfd fds[3] = {{datapath.fd(), POLLIN, 0}, {control.fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
@@ -38,18 +102,28 @@ int run_server_loop(SharedSwitch& sw, Datapath& datapath, ControlServer& control
       return 0;
     }
     if (fds[2].revents != 0) {
-      if (const int sig = signals.read(); sig != 0) return sig;
+      const int sig = signals.read();
+      if (sig == SIGHUP) {
+        if (hooks.reload) {
+          const std::string error = hooks.reload();
+          if (!error.empty()) VS_ERROR("reload (SIGHUP) failed, old settings kept: %s", error.c_str());
+        }
+      } else if (sig != 0) {
+        return sig;
+      }
     }
-    if (fds[0].revents != 0) datapath.on_readable(sw);
-    if (fds[1].revents != 0) {
-      control.serve_pending([&](std::string_view request) {
-        std::lock_guard lock(sw.mutex);
-        return answer(sw.core, datapath, request);
-      });
-    }
+    if (fds[0].revents != 0) datapath.on_readable(reader);
+    if (fds[1].revents != 0)
+      control.serve_pending([&](std::string_view request) { return answer(sw, datapath, hooks, request); });
     if (const TimePoint now = Clock::now(); now >= next_maintenance) {
-      std::lock_guard lock(sw.mutex);
-      sw.core.expire(now);
+      {
+        std::lock_guard lock(sw.mutex);
+        sw.state.expire(now, events);
+      }
+      for (const auto& e : events)
+        VS_INFO("port %u (%s, network %llu) %s", e.port, e.who.c_str(), static_cast<unsigned long long>(e.network),
+                std::string(to_string(e.kind)).c_str());
+      events.clear();
       next_maintenance = now + kMaintenanceInterval;
     }
   }

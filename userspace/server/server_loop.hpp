@@ -1,40 +1,53 @@
 // The server's event loop: waits on the datapath (when it is loop-driven), the control socket
-// and the signal fd, and runs the switch's once-a-second maintenance. Datapaths plug in through
+// and the signal fd, and runs the once-a-second maintenance. Datapaths plug in through
 // `Datapath`: the socket datapath is driven by this loop; the AF_XDP datapath runs its own
-// polling workers, and this loop only serves control and maintenance.
+// polling workers, and this loop serves its slow-path socket, control and maintenance.
 #pragma once
 
-#include <mutex>
+#include <functional>
+#include <string>
+#include <vector>
 
+#include "handshake_worker.hpp"
+#include "shared_switch.hpp"
 #include "vswitch/control_socket.hpp"
 #include "vswitch/report.hpp"
 #include "vswitch/result.hpp"
 #include "vswitch/signal_fd.hpp"
-#include "vswitch/switch_core.hpp"
 
 namespace vswitch {
 
-// The switch core and the lock that serialises it. Workers take the lock once per batch (not
-// per frame), so with 64-packet batches a lock round trip costs well under a nanosecond per
-// packet; docs/architecture.md has the argument and the measurement.
-struct SharedSwitch {
-  explicit SharedSwitch(const SwitchConfig& config) : core(config) {}
-  SwitchCore core;
-  std::mutex mutex;
+// A goodbye to one port: v2 an encrypted CONTROL BYE, v1 a plain BYE.
+struct Goodbye {
+  Keypair* keypair = nullptr;  // v2: seal with it
+  Endpoint endpoint;
+  std::uint32_t client_index = 0;  // v1: the BYE's receiver index
+  protocol::v2::ByeReason reason = protocol::v2::ByeReason::shutdown;
 };
+// Under the lock: goodbyes for the given ports (all when `ports` is empty).
+std::vector<Goodbye> collect_goodbyes(SwitchState& state, std::span<const PortIndex> ports,
+                                      protocol::v2::ByeReason reason);
+// Outside the lock: seals and sends them through `fd`.
+void send_goodbyes(int fd, std::span<const Goodbye> goodbyes) noexcept;
 
 class Datapath {
  public:
   virtual ~Datapath() = default;
-  virtual int fd() const noexcept { return -1; }              // loop-driven: readable when packets wait
-  virtual void on_readable(SharedSwitch&) noexcept {}         // loop-driven: process what waits
-  virtual Status start(SharedSwitch&) { return Ok{}; }        // threaded: start the workers
-  virtual void stop() noexcept {}                             // threaded: stop and join them
-  virtual void say_goodbye(SharedSwitch& sw) noexcept = 0;    // BYE to every port on shutdown
-  virtual report::Facts facts() const = 0;                    // for `vswitchctl stats`
+  virtual int fd() const noexcept { return -1; }                   // loop-driven: readable when packets wait
+  virtual void on_readable(EpochDomain::Reader* reader) noexcept = 0;  // process what waits
+  virtual Status start(SharedSwitch& sw, HandshakeWorker& handshakes) = 0;
+  virtual void stop() noexcept {}                                  // threaded: stop and join
+  virtual int reply_socket() const noexcept = 0;                   // where handshake replies leave
+  virtual report::Facts facts() const = 0;                         // for `vswitchctl stats`
+};
+
+struct ServerLoopHooks {
+  // `vswitchctl reload` and SIGHUP: empty on success, else the error (old settings kept).
+  std::function<std::string()> reload;
 };
 
 // Runs until SIGINT/SIGTERM. Returns the signal that stopped it.
-int run_server_loop(SharedSwitch& sw, Datapath& datapath, ControlServer& control, SignalFd& signals);
+int run_server_loop(SharedSwitch& sw, Datapath& datapath, HandshakeWorker& handshakes, ControlServer& control,
+                    SignalFd& signals, const ServerLoopHooks& hooks);
 
 }  // namespace vswitch

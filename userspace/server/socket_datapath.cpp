@@ -8,7 +8,7 @@
 namespace vswitch {
 namespace {
 
-// Without GRO receive buffers hold the largest DATA message the switch accepts, plus one byte so
+// Without GRO receive buffers hold the largest message the switch accepts, plus one byte so
 // that a larger datagram is reported as truncated (MSG_TRUNC) instead of fitting by accident.
 // With GRO a message holds up to 64 KB of merged datagrams.
 std::size_t buffer_size_for(std::size_t max_datagram, bool gro) {
@@ -16,34 +16,47 @@ std::size_t buffer_size_for(std::size_t max_datagram, bool gro) {
   return (max_datagram + 1 + 63) / 64 * 64;
 }
 constexpr std::size_t kGroBatch = 32;
-
 // Flooding multiplies datagrams: room for a full batch flooded to a few dozen ports before an
 // intermediate flush is needed.
 constexpr std::size_t kTxCapacity = 1024;
+// Messages opened before the lock is taken for their decisions (a GRO message may hold hundreds).
+constexpr std::size_t kChunk = 256;
 
 }  // namespace
 
-Result<SocketDatapath> SocketDatapath::open(const Endpoint& listen, std::uint16_t mtu, Offloads offloads) {
+Result<SocketDatapath> SocketDatapath::open(const Endpoint& listen, std::uint16_t mtu, std::size_t max_ports,
+                                            Offloads offloads) {
   auto socket = open_udp_socket(listen);
   if (!socket) return socket.error();
   if (offloads.udp_gro && !enable_udp_gro(socket->get())) {
     VS_INFO("UDP GRO unavailable on this kernel; receiving datagram by datagram");
     offloads.udp_gro = false;
   }
-  return SocketDatapath(std::move(socket).value(), mtu, offloads);
+  return SocketDatapath(std::move(socket).value(), mtu, max_ports, offloads);
 }
 
-SocketDatapath::SocketDatapath(UniqueFd socket, std::uint16_t mtu, Offloads offloads)
+SocketDatapath::SocketDatapath(UniqueFd socket, std::uint16_t mtu, std::size_t max_ports, Offloads offloads)
     : socket_(std::move(socket)),
       gro_(offloads.udp_gro),
-      max_datagram_(protocol::kDataHeaderSize + protocol::max_frame_size(mtu)),
+      max_datagram_(protocol::v2::kOverhead + protocol::max_frame_size(mtu)),
+      max_ports_(max_ports),
       rx_(gro_ ? kGroBatch : kBatch, buffer_size_for(max_datagram_, gro_), gro_),
       tx_(kTxCapacity) {
   tx_.enable_gso(offloads.udp_gso);
+  inbound_.reserve(kChunk);
+  plan_.reserve(kChunk + max_ports);
+  events_.reserve(16);
+  arena_.resize(kTxCapacity * ((max_datagram_ + 63) / 64 * 64));
 }
 
-void SocketDatapath::on_readable(SharedSwitch& sw) noexcept {
-  SwitchCore& core = sw.core;
+Status SocketDatapath::start(SharedSwitch& sw, HandshakeWorker& handshakes) {
+  sw_ = &sw;
+  handshakes_ = &handshakes;
+  return Ok{};
+}
+
+void SocketDatapath::on_readable(EpochDomain::Reader* reader) noexcept {
+  EpochReaderScope online(reader);
   // At most 16 batches per wake-up: under a flood the loop still serves control and timers.
   for (int round = 0; round < 16; ++round) {
     const int n = rx_.receive(socket_.get());
@@ -53,68 +66,110 @@ void SocketDatapath::on_readable(SharedSwitch& sw) noexcept {
     }
     received_messages_ += static_cast<std::uint64_t>(n);
     const TimePoint now = Clock::now();
-    std::lock_guard lock(sw.mutex);  // once per batch; uncontended in this single-threaded datapath
+    const bool secure = sw_->state.config.secure;
     for (int i = 0; i < n; ++i) {
       const auto idx = static_cast<std::size_t>(i);
       if (rx_.truncated(idx)) {
         ++received_;
-        core.count_drop(DropReason::oversize_datagram);
+        drops_.drop(DropReason::oversize_datagram);
         continue;
       }
       const Endpoint from = rx_.source(idx);
       for_each_datagram(rx_, idx, [&](std::span<std::uint8_t> datagram) {
         ++received_;
         if (datagram.size() > max_datagram_) {
-          core.count_drop(DropReason::oversize_datagram);
+          drops_.drop(DropReason::oversize_datagram);
           return;
         }
-        handle(core, from, datagram, now);
+        Inbound in;
+        switch (open_inbound(sw_->state.sessions, secure, datagram, from, in, drops_)) {
+          case Intake::session:
+            inbound_.push_back(in);
+            if (inbound_.size() == kChunk) process(now);
+            break;
+          case Intake::handshake: handshakes_->submit(from, datagram); break;
+          case Intake::dropped: break;
+        }
       });
     }
+    process(now);
     // Frames reference the receive buffers: send them before the next recvmmsg reuses those.
-    flush(core);
+    flush();
     if (static_cast<std::size_t>(n) < rx_.count()) break;
+    if (reader != nullptr) reader->quiescent();
   }
 }
 
-void SocketDatapath::handle(SwitchCore& core, const Endpoint& from,
-                            std::span<const std::uint8_t> datagram, TimePoint now) noexcept {
-  std::uint8_t reply[SwitchCore::kReplyBufferSize];
-  const Verdict v = core.receive(from, datagram, now, reply);
-  switch (v.action) {
-    case Verdict::Action::reply:
-      if (tx_.full()) flush(core);
-      tx_.add(&from, {reply, v.reply_size}, {});
-      break;
-    case Verdict::Action::unicast:
-    case Verdict::Action::flood:
-      core.for_each_egress(v, [&](const Port& port, const protocol::DataHeader& header) {
-        if (tx_.full()) flush(core);
-        std::uint8_t encoded[protocol::kDataHeaderSize];
-        protocol::encode_data_header(header, encoded);
-        tx_.add(&port.endpoint, encoded, v.frame);
-      });
-      break;
-    case Verdict::Action::drop:
-    case Verdict::Action::consumed: break;
+void SocketDatapath::process(TimePoint now) noexcept {
+  std::size_t next = 0;
+  // At least once: drops counted in phase A reach the switch's counters even when no message
+  // needs a decision.
+  do {
+    {
+      std::lock_guard lock(sw_->mutex);
+      drops_.merge_into(sw_->state.core);
+      // Each decision adds at most one entry per port: stop while the plan can take a flood.
+      while (next < inbound_.size() && plan_.size() + max_ports_ <= plan_.capacity()) {
+        decide(sw_->state, inbound_[next], static_cast<std::uint32_t>(next), now, plan_, events_);
+        ++next;
+      }
+    }
+    transmit();
+    if (!events_.empty()) log_events(events_);
+  } while (next < inbound_.size());
+  inbound_.clear();
+}
+
+std::span<std::uint8_t> SocketDatapath::arena_take(std::size_t n) noexcept {
+  if (arena_used_ + n > arena_.size()) flush();
+  const std::span<std::uint8_t> out(arena_.data() + arena_used_, n);
+  arena_used_ += (n + 63) / 64 * 64;
+  return out;
+}
+
+void SocketDatapath::transmit() noexcept {
+  for (const Outbound& o : plan_) {
+    if (tx_.full()) flush();
+    Inbound& in = inbound_[o.inbound];
+    const std::size_t frame = in.payload.size();
+    switch (o.kind) {
+      case Outbound::Kind::forward_in_place: {
+        const std::size_t n = seal_frame(o, in.message, frame);
+        if (n == 0) drops_.drop(DropReason::expired_session);
+        else tx_.add(&o.endpoint, {}, in.message.first(n));
+        break;
+      }
+      case Outbound::Kind::forward_copy: {
+        if (o.keypair->plaintext) {  // v1: a header of its own, the frame shared by every copy
+          std::uint8_t header[protocol::kDataHeaderSize];
+          if (seal_frame(o, header, frame) != 0) tx_.add(&o.endpoint, header, in.payload);
+          break;
+        }
+        const auto buf = arena_take(o.keypair->overhead() + frame);
+        std::memcpy(buf.data() + protocol::v2::kHeaderSize, in.payload.data(), frame);
+        const std::size_t n = seal_frame(o, buf, frame);
+        if (n == 0) drops_.drop(DropReason::expired_session);
+        else tx_.add(&o.endpoint, {}, buf.first(n));
+        break;
+      }
+      case Outbound::Kind::keepalive_reply:
+      case Outbound::Kind::pong: {
+        std::uint8_t buf[64];
+        if (const std::size_t n = seal_reply(o, buf); n != 0) tx_.add(&o.endpoint, {buf, n}, {});
+        break;
+      }
+    }
   }
+  plan_.clear();
 }
 
-void SocketDatapath::flush(SwitchCore& core) noexcept {
-  if (tx_.empty()) return;
-  const std::size_t refused = tx_.flush(socket_.get());
-  for (std::size_t i = 0; i < refused; ++i) core.count_drop(DropReason::tx_error);
-  if (refused != 0) VS_DEBUG("sendmmsg refused %zu datagram(s): %s", refused, std::strerror(tx_.last_errno()));
-}
-
-void SocketDatapath::say_goodbye(SharedSwitch& sw) noexcept {
-  std::lock_guard lock(sw.mutex);
-  SwitchCore& core = sw.core;
-  core.for_each_port_bye([&](const Port& port, std::span<const std::uint8_t> bye) {
-    if (tx_.full()) flush(core);
-    tx_.add(&port.endpoint, bye, {});
-  });
-  flush(core);
+void SocketDatapath::flush() noexcept {
+  if (!tx_.empty()) {
+    const std::size_t refused = tx_.flush(socket_.get());
+    for (std::size_t i = 0; i < refused; ++i) drops_.drop(DropReason::tx_error);
+    if (refused != 0) VS_DEBUG("sendmmsg refused %zu datagram(s): %s", refused, std::strerror(tx_.last_errno()));
+  }
+  arena_used_ = 0;
 }
 
 report::Facts SocketDatapath::facts() const {

@@ -1,19 +1,22 @@
-// The portable datapath: one UDP socket, batched recvmmsg/sendmmsg, everything in one thread.
-// It only moves bytes; SwitchCore decides. Used where AF_XDP is unavailable, and as the
-// reference the fast path is measured against.
+// The portable datapath: one UDP socket, batched recvmmsg/sendmmsg, everything in the server
+// loop's thread (handshakes go to the control thread). It only moves bytes between the phases
+// of data_plane.hpp. Used where AF_XDP is unavailable, and as the reference the fast path is
+// measured against.
 //
 // With offloads (the default) it receives with UDP_GRO, so a client's segment train arrives as
-// one message that is cut back into datagrams, each switched on its own; and it sends with
-// UDP_SEGMENT, so consecutive equal-sized datagrams to one port leave as one train. A train
-// in, unicast, becomes a train out: ~45 frames per syscall instead of one.
+// one message that is cut back into datagrams, each opened and switched on its own; and it sends
+// with UDP_SEGMENT, so consecutive equal-sized datagrams to one port leave as one train. Known
+// unicast is resealed in the receive buffer; flood copies and replies are sealed in an arena.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
+#include "shared_switch.hpp"
+#include "vswitch/data_plane.hpp"
 #include "server_loop.hpp"
 #include "vswitch/endpoint.hpp"
 #include "vswitch/result.hpp"
-#include "vswitch/switch_core.hpp"
 #include "vswitch/udp_batch.hpp"
 #include "vswitch/unique_fd.hpp"
 
@@ -28,26 +31,37 @@ class SocketDatapath final : public Datapath {
     bool udp_gso = true;
   };
 
-  static Result<SocketDatapath> open(const Endpoint& listen, std::uint16_t mtu, Offloads offloads);
+  static Result<SocketDatapath> open(const Endpoint& listen, std::uint16_t mtu, std::size_t max_ports, Offloads offloads);
 
   int fd() const noexcept override { return socket_.get(); }
   // Drains what the socket holds (bounded, so control and timers still get their turn).
-  void on_readable(SharedSwitch& sw) noexcept override;
-  void say_goodbye(SharedSwitch& sw) noexcept override;
+  void on_readable(EpochDomain::Reader* reader) noexcept override;
+  Status start(SharedSwitch& sw, HandshakeWorker& handshakes) override;
+  int reply_socket() const noexcept override { return socket_.get(); }
   report::Facts facts() const override;
   std::uint64_t received() const noexcept { return received_; }
 
  private:
-  SocketDatapath(UniqueFd socket, std::uint16_t mtu, Offloads offloads);
-  void handle(SwitchCore& core, const Endpoint& from, std::span<const std::uint8_t> datagram,
-              TimePoint now) noexcept;
-  void flush(SwitchCore& core) noexcept;
+  SocketDatapath(UniqueFd socket, std::uint16_t mtu, std::size_t max_ports, Offloads offloads);
+  void process(TimePoint now) noexcept;
+  void transmit() noexcept;
+  std::span<std::uint8_t> arena_take(std::size_t n) noexcept;
+  void flush() noexcept;
 
   UniqueFd socket_;
   bool gro_;
   std::size_t max_datagram_;
+  std::size_t max_ports_;
   UdpRxBatch rx_;
   UdpTxBatch tx_;
+  SharedSwitch* sw_ = nullptr;
+  HandshakeWorker* handshakes_ = nullptr;
+  std::vector<Inbound> inbound_;
+  std::vector<Outbound> plan_;
+  std::vector<PortEvent> events_;
+  std::vector<std::uint8_t> arena_;  // flood copies and replies until the next flush
+  std::size_t arena_used_ = 0;
+  DropTally drops_;
   std::uint64_t received_ = 0;           // datagrams
   std::uint64_t received_messages_ = 0;  // receive messages (fewer with GRO)
 };

@@ -1,0 +1,20 @@
+// The switch state and the one lock that serialises it. Packet threads take the lock once per
+// batch, and only to decide (docs/architecture.md, "What the switch lock protects").
+#pragma once
+
+#include <mutex>
+
+#include "vswitch/switch_state.hpp"
+#include "vswitch/switch_stats.hpp"
+
+namespace vswitch {
+
+struct SharedSwitch {
+  SharedSwitch(const SwitchConfig& switch_config, const SessionConfig& session_config)
+      : state(switch_config, session_config) {}
+  SwitchState state;
+  std::mutex mutex;
+  HandshakeStats handshakes;  // the control thread's counters (atomics: read without the lock)
+};
+
+}  // namespace vswitch

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # One command for the numbers: builds, then measures, side by side in one run,
-#  1. the server's forwarding rate per datapath (socket, afxdp-generic, afxdp-native) with the
-#     load generator pinned to the other core, and the CPU each costs per forwarded packet;
-#  2. end to end through real vport clients (iperf3 TCP, UDP 64-byte pps, ping), and
-#  3. the same for the peer L2 VPNs in ../shared/peers, with each row's ratio to ours;
+#  1. the server's forwarding rate per datapath (socket, afxdp-generic, afxdp-native) and
+#     protocol (plaintext v1, v2 with ChaCha20-Poly1305, v2 with AES-256-GCM) with the load
+#     generator pinned to the other core, and the CPU each costs per forwarded packet; what a
+#     flood of handshake initiations costs established traffic;
+#  2. end to end through real vport clients (iperf3 TCP, UDP 64-byte pps, ping), encrypted and
+#     plaintext, also with the underlay cutting UDP GSO trains as a NIC path does, and
+#  3. the same for the peer L2 VPNs in ../shared/peers (tinc with its default crypto, OpenVPN
+#     with AES-256-GCM), with each row's ratio to ours;
 #  4. the client fast path one acceleration at a time (scripts/bench_offloads.sh).
 # Prints markdown tables and writes bench/results/<time>.{md,json}. Every load is bounded.
 #
@@ -27,7 +31,9 @@
 # The server's veth has UDP segmentation off: a UDP_SEGMENT train is then cut into datagrams
 # on the server's core (as on a NIC without USO) and the sink counts datagrams, not trains.
 # Environment: DUR (s per forwarding run, 5), RUNS (2), SIZES ("64 512 1400"),
-# DATAPATHS ("socket afxdp-generic afxdp-native"), PEERS ("vxlan tinc openvpn"; "" skips),
+# DATAPATHS ("socket afxdp-generic afxdp-native"), PROTOS ("insecure chacha gcm": the rows that
+# need v1 alone, such as the XDP frame flood and the throughput search, run for insecure only),
+# FLOOD_RATE (20000 initiations/s for the handshake-flood row), PEERS ("vxlan tinc openvpn"; "" skips),
 # E2E (1: run part 2 and 3), PEERS_DIR (../shared/peers), PACED_PPS (300000: the fixed rate at
 # which CPU per packet is compared), LADDER (1: run part 4), THROUGHPUT_RATES (paced rates
 # tried from the top for the throughput rows), LOSS_MAX (0.5: % loss a held rate may have),
@@ -39,6 +45,8 @@ DUR=${DUR:-5}
 RUNS=${RUNS:-2}
 SIZES=${SIZES:-64 512 1400}
 DATAPATHS=${DATAPATHS:-socket afxdp-generic afxdp-native}
+PROTOS=${PROTOS:-insecure chacha gcm}
+FLOOD_RATE=${FLOOD_RATE:-20000}
 PEERS=${PEERS-vxlan tinc openvpn}
 E2E=${E2E:-1}
 LADDER=${LADDER:-1}
@@ -82,8 +90,16 @@ MICRO=$(jq -r '
      ["FDB lookup, 1M entries", "BM_FdbLookup/1000000", "BM_BaselineUnorderedMapLookup/1000000"],
      ["FDB learn (refresh), 1k entries", "BM_FdbLearnRefresh/1000", "BM_BaselineUnorderedMapLookup/1000"],
      ["FDB learn (refresh), 1M entries", "BM_FdbLearnRefresh/1000000", "BM_BaselineUnorderedMapLookup/1000000"],
-     ["decision: known unicast (decode, learn, lookup, header)", "BM_SwitchKnownUnicast", "BM_BaselineDecodeOnly"],
-     ["decision: flood to 63 ports", "BM_SwitchFlood64Ports", "BM_BaselineDecodeOnly"],
+     ["packet path v1, known unicast 64 B (open, learn, lookup, seal header)", "BM_DataPlaneUnicastV1/64", "BM_BaselineDecodeOnly"],
+     ["packet path v2 ChaCha20-Poly1305, 64 B (decrypt, switch, encrypt)", "BM_DataPlaneUnicastChaCha/64", "BM_DataPlaneUnicastV1/64"],
+     ["packet path v2 ChaCha20-Poly1305, 1400 B", "BM_DataPlaneUnicastChaCha/1400", "BM_DataPlaneUnicastV1/1400"],
+     ["packet path v2 AES-256-GCM, 64 B", "BM_DataPlaneUnicastAesGcm/64", "BM_DataPlaneUnicastV1/64"],
+     ["packet path v2 AES-256-GCM, 1400 B", "BM_DataPlaneUnicastAesGcm/1400", "BM_DataPlaneUnicastV1/1400"],
+     ["flood to 63 ports, v1", "BM_DataPlaneFlood64PortsV1", "BM_BaselineDecodeOnly"],
+     ["flood to 63 ports, v2 ChaCha20-Poly1305 (63 encryptions)", "BM_DataPlaneFlood64PortsChaCha", "BM_DataPlaneFlood64PortsV1"],
+     ["handshake, the server's share (4 X25519, MACs, keys)", "BM_HandshakeResponder", "BM_BaselineX25519"],
+     ["forged initiation with a valid mac1, not under load (2 X25519)", "BM_HandshakeForgedInitiation", "BM_BaselineX25519"],
+     ["initiation under load: mac1 + mac2 only", "BM_HandshakeMacCheckOnly", "BM_BaselineX25519"],
      ["switch lock, once per batch", "BM_SwitchLockPerBatch", "BM_BaselineNoLock"]][]
   | "| \(.[0]) | \($t[.[1]]*10|round/10) | \(.[2]) | \($t[.[2]]*10|round/10) | \(($t[.[1]]/$t[.[2]])*10|round/10) |"' "$WORK/micro.json")
 
@@ -101,15 +117,25 @@ ip netns exec bn-gen ethtool -K bn-gen gro on tso off >/dev/null
 ip netns exec bn-srv sh -c 'echo 1 > /sys/class/net/bn-srv/threaded'
 ip netns exec bn-gen sh -c 'echo 1 > /sys/class/net/bn-gen/threaded'
 ip netns exec bn-gen ping -c1 -W2 198.18.1.1 >/dev/null
-# Forwarded DATA (UDP from port 9797, payload starting 01 04) is dropped at the generator's
-# ingress and counted there: the generator's socket receive cost stays out of the measurement.
+# Forwarded DATA (UDP from port 9797, payload starting 01 04 or 02 04: DATA of either protocol) is
+# dropped at the generator's ingress and counted there: the generator's socket receive cost stays
+# out of the measurement.
 sink_on() {
   ip netns exec bn-gen nft -f - <<'NFT'
 table netdev sink {
-  chain in { type filter hook ingress device "bn-gen" priority 0; udp sport 9797 @th,64,16 0x0104 counter drop; }
+  chain in { type filter hook ingress device "bn-gen" priority 0; udp sport 9797 @th,64,16 { 0x0104, 0x0204 } counter drop; }
 }
 NFT
 }
+# Keys for the secure rows: the server's, and one per emulated port (members of network 1).
+KEYS=$WORK/keys
+mkdir -m 700 "$KEYS"
+(umask 077 && "$BIN/vswitchctl" genkey >"$KEYS/server.key")
+"$BIN/vswitchctl" pubkey <"$KEYS/server.key" >"$KEYS/server.pub"
+for i in $(seq 0 63); do
+  (umask 077 && "$BIN/vswitchctl" genkey >"$KEYS/p$i.key")
+  echo "$("$BIN/vswitchctl" pubkey <"$KEYS/p$i.key") 1 p$i" >>"$KEYS/members.conf"
+done
 sink_off() { ip netns exec bn-gen nft delete table netdev sink 2>/dev/null || true; }
 sink_check() { ip netns exec bn-gen nft list table netdev sink >/dev/null || { log "the sink drop rule did not load"; exit 1; }; }
 pin_napi() {  # NAPI threads (they come and go with XDP attach): the server's on CPU 0, the sink's on CPU 1
@@ -129,14 +155,20 @@ sink_on
 sink_check
 
 # ---------------------------------------------------------------- helpers
-start_server() {  # start_server DATAPATH [extra args]
-  local dp=$1; shift
-  local args=(--datapath socket)
+start_server() {  # start_server DATAPATH PROTO [extra args]; sets GEN_AUTH for the generator
+  local dp=$1 proto=$2; shift 2
+  local args=(--datapath socket) auth=(--insecure)
   case $dp in
     afxdp-native) args=(--datapath afxdp --iface bn-srv --xdp-mode native) ;;
     afxdp-generic) args=(--datapath afxdp --iface bn-srv --xdp-mode generic) ;;
   esac
-  ip netns exec bn-srv taskset -c 0 "$BIN/vswitch" --insecure --listen 198.18.1.1:9797 \
+  GEN_AUTH=()
+  case $proto in
+    chacha) auth=(--key-file "$KEYS/server.key" --members "$KEYS/members.conf" --cipher chacha20-poly1305) ;;
+    gcm) auth=(--key-file "$KEYS/server.key" --members "$KEYS/members.conf" --cipher aes-256-gcm) ;;
+  esac
+  [[ $proto == insecure ]] || GEN_AUTH=(--key-dir "$KEYS")
+  ip netns exec bn-srv taskset -c 0 "$BIN/vswitch" "${auth[@]}" --listen 198.18.1.1:9797 \
     --control "$WORK/ctl.sock" --log-level warn "${args[@]}" "$@" >"$WORK/vswitch.log" 2>&1 &
   SRV_PID=$!
   for _ in $(seq 50); do [[ -S $WORK/ctl.sock ]] && { pin_napi; return 0; }; sleep 0.1; done
@@ -160,7 +192,7 @@ gen() {
   local sd0 rd0
   sd0=$(tx_dropped bn-srv); rd0=$(tx_dropped bn-gen)
   ip netns exec bn-gen taskset -c 1 timeout $((DUR + 60)) "$BIN/vswitch-bench" --server 198.18.1.1:9797 \
-    --bind 198.18.1.2 --duration "$DUR" "$@" >"$WORK/gen.out" 2>"$WORK/gen.err" &
+    --bind 198.18.1.2 --duration "$DUR" "${GEN_AUTH[@]}" "$@" >"$WORK/gen.out" 2>"$WORK/gen.err" &
   local gp=$! s0 t0 s1 t1
   until grep -q 'load: start' "$WORK/gen.err" 2>/dev/null || ! kill -0 $gp 2>/dev/null; do sleep 0.01; done
   s0=$(proc_ticks "$SRV_PID"); c0=$(cpu0_busy_ticks); t0=$(date +%s.%N)
@@ -177,47 +209,64 @@ gen() {
              server_process_pct: (100 * $srv / $hz / ($t1 - $t0)), server_core_pct: (100 * $core / $hz / ($t1 - $t0)),
              ns_per_pkt: (if $fwd > 0 then 1e9 * ($core / $hz) / $fwd else null end)}' "$WORK/gen.out")
 }
-record() {  # record DATAPATH SCENARIO RUN
+record() {  # record DATAPATH SCENARIO RUN (the protocol is $PROTO)
   local j
-  j=$(jq -c --arg dp "$1" --arg sc "$2" --argjson run "$3" '. + {datapath: $dp, scenario: $sc, run: $run}' <<<"$RUN_JSON")
+  j=$(jq -c --arg dp "$1" --arg sc "$2" --argjson run "$3" --arg proto "$PROTO" \
+    '. + {datapath: $dp, scenario: $sc, run: $run, proto: $proto}' <<<"$RUN_JSON")
   [[ $(wc -l <"$JSON") -gt 1 ]] && echo "," >>"$JSON"
   echo "$j" >>"$JSON"
-  log "$(jq -r '"\(.datapath) \(.scenario) run \(.run): offered \(.offered_pps|floor) pps, forwarded \(.forwarded_pps|floor) pps, loss \(.loss_pct)%, server core \(.server_core_pct|floor)% (process \(.server_process_pct|floor)%), \(.ns_per_pkt // 0 | floor) ns/pkt"' <<<"$j")"
+  log "$(jq -r '"\(.datapath) \(.proto) \(.scenario) run \(.run): offered \(.offered_pps|floor) pps, forwarded \(.forwarded_pps|floor) pps, loss \(.loss_pct)%, server core \(.server_core_pct|floor)% (process \(.server_process_pct|floor)%), \(.ns_per_pkt // 0 | floor) ns/pkt"' <<<"$j")"
 }
 
 # ---------------------------------------------------------------- 0. generator alone
 log "generator capacity, server out of the loop (loopback)"
+GEN_AUTH=()
+PROTO=insecure
 gen --loopback --ports 2 --frame-size 64 || true
 LOOPBACK_PPS=$(jq -r '.offered_pps|floor' "$WORK/gen.out")
 
 # ---------------------------------------------------------------- 1. forwarding rate
 XTX=(--afxdp-tx bn-gen --count-iface bn-gen)
 for dp in $DATAPATHS; do
-  start_server "$dp" --fdb-max 262144 --port-max-macs 131072 || continue
+ for PROTO in $PROTOS; do
+  start_server "$dp" "$PROTO" --fdb-max 262144 --port-max-macs 131072 || continue
   for run in $(seq "$RUNS"); do
     [[ $ROWS == 1 ]] || break
     # Below every datapath's saturation: CPU per packet compares like with like here.
     for size in 64 1400; do
       # The first 64-byte run is also profiled: where CPU 0's time goes, per packet.
-      [[ $PROFILE == 1 && $run == 1 && $size == 64 ]] && PERF_DATA=$WORK/perf.data
+      [[ $PROFILE == 1 && $run == 1 && $size == 64 && $PROTO != chacha ]] && PERF_DATA=$WORK/perf.data
       gen "${XTX[@]}" --ports 2 --frame-size $size --rate "$PACED_PPS" && record "$dp" "paced ${PACED_PPS} pps ${size}B" "$run"
       if [[ -n ${PERF_DATA:-} ]]; then
         perf script -F comm,ip,sym -i "$PERF_DATA" 2>/dev/null |
-          python3 scripts/perf_buckets.py "$dp" "$(jq -r .forwarded_pps <<<"$RUN_JSON")" >>"$WORK/profile.md"
+          python3 scripts/perf_buckets.py "$dp $PROTO" "$(jq -r .forwarded_pps <<<"$RUN_JSON")" >>"$WORK/profile.md"
         PERF_DATA=""
       fi
     done
     for size in $SIZES; do
       gen "${XTX[@]}" --ports 2 --frame-size "$size" && record "$dp" "unicast 2 ports ${size}B" "$run"
     done
-    gen "${XTX[@]}" --ports 64 --frame-size 64 && record "$dp" "unicast 64 ports 64B" "$run"
     gen "${XTX[@]}" --ports 8 --mode broadcast --frame-size 64 && record "$dp" "broadcast 8 ports 64B" "$run"
-    gen "${XTX[@]}" --ports 2 --macs 50000 --frame-size 64 && record "$dp" "unicast 100k MACs 64B" "$run"
-    gen --xdp-live bn-gen --count-iface bn-gen --ports 2 --frame-size 64 && record "$dp" "XDP flood 64B" "$run"
     sink_off
     gen --ports 2 --frame-size 64 --rate 20000 --receive && record "$dp" "latency 20k pps 64B" "$run"
+    if [[ $PROTO == gcm ]]; then
+      # Established traffic (paced, every frame received and counted) while strangers flood the
+      # server with initiations whose mac1 is valid: the loss, and the server's CPU, beside the
+      # same load without the flood (the row above).
+      gen --ports 2 --frame-size 64 --rate 20000 --receive --flood-initiations "$FLOOD_RATE" &&
+        record "$dp" "latency 20k pps 64B + ${FLOOD_RATE}/s handshake flood" "$run" &&
+        log "flood: $(jq -c .flood <<<"$RUN_JSON"), server: $(ip netns exec bn-srv "$BIN/vswitchctl" --control "$WORK/ctl.sock" stats --json | jq -c '{handshakes_refused: .counters.handshakes_refused, cookies_sent: .counters.cookies_sent, replies_suppressed: .counters.replies_suppressed, queue_full: .counters.handshake_queue_full}')"
+    fi
     sink_on
+    [[ $PROTO == insecure ]] || continue
+    gen "${XTX[@]}" --ports 64 --frame-size 64 && record "$dp" "unicast 64 ports 64B" "$run"
+    gen "${XTX[@]}" --ports 2 --macs 50000 --frame-size 64 && record "$dp" "unicast 100k MACs 64B" "$run"
+    gen --xdp-live bn-gen --count-iface bn-gen --ports 2 --frame-size 64 && record "$dp" "XDP flood 64B" "$run"
   done
+  if [[ $PROTO != insecure ]]; then
+    stop_server
+    continue
+  fi
   # Throughput in the RFC 2544 sense: the highest offered rate that loses at most LOSS_MAX %,
   # paced rates tried from the top down. Where the generator falls short of the rate asked
   # (below 98%), a held run is only a lower bound: the search goes on down until a rate is
@@ -245,6 +294,7 @@ for dp in $DATAPATHS; do
     log "$dp: no rate held"
   fi
   stop_server
+ done
 done
 echo "]" >>"$JSON"
 
@@ -259,9 +309,9 @@ echo "]" >>"$JSON"
   echo "forwarded includes what the sink's full veth ring dropped; \"rx ring full\" is load the server's"
   echo "veth ring (256, its NIC queue) could not take: part of the loss."
   echo
-  echo "| datapath | scenario | run | offered pps | forwarded pps | Gbit/s | loss % | of which rx ring full | server core % | process % | ns/pkt | latency p50/p99 us |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-  jq -r '.[] | "| \(.datapath) | \(.scenario) | \(.run) | \(.offered_pps|floor) | \(.forwarded_pps|floor) | \(.forwarded_gbps*1000|round/1000) | \(.loss_pct) | \(.server_ring_dropped) | \(.server_core_pct|floor) | \(.server_process_pct|floor) | \(.ns_per_pkt // "-" | if type=="number" then floor else . end) | \(if .latency_us then "\(.latency_us.p50)/\(.latency_us.p99)" else "-" end) |"' "$JSON"
+  echo "| datapath | protocol | scenario | run | offered pps | forwarded pps | Gbit/s | loss % | of which rx ring full | server core % | process % | ns/pkt | latency p50/p99 us |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  jq -r '.[] | "| \(.datapath) | \(.proto) | \(.scenario) | \(.run) | \(.offered_pps|floor) | \(.forwarded_pps|floor) | \(.forwarded_gbps*1000|round/1000) | \(.loss_pct) | \(.server_ring_dropped) | \(.server_core_pct|floor) | \(.server_process_pct|floor) | \(.ns_per_pkt // "-" | if type=="number" then floor else . end) | \(if .latency_us then "\(.latency_us.p50)/\(.latency_us.p99)" else "-" end) |"' "$JSON"
   echo
   if [[ -s $WORK/profile.md ]]; then
     echo "Where CPU 0's time goes at ${PACED_PPS} packets/s, 64 B (perf, call chains sorted into buckets"
@@ -278,16 +328,27 @@ echo "]" >>"$JSON"
   echo "|---|---|---|---|---|"
   echo "$MICRO"
   echo
-  echo "Ratios to the socket datapath (mean over runs, same scenario):"
+  echo "Ratios to the socket datapath (mean over runs, same protocol and scenario):"
   echo
-  echo "| datapath | scenario | forwarded pps x | ns/pkt x |"
-  echo "|---|---|---|---|"
-  jq -r 'group_by(.scenario)[] as $g | ($g | map(select(.datapath=="socket"))) as $base
+  echo "| datapath | protocol | scenario | forwarded pps x | ns/pkt x |"
+  echo "|---|---|---|---|---|"
+  jq -r 'group_by([.proto, .scenario])[] as $g | ($g | map(select(.datapath=="socket"))) as $base
     | select(($base|length) > 0)
     | ($base | (map(.forwarded_pps)|add/length)) as $bp | ($base | (map(.ns_per_pkt // 0)|add/length)) as $bn
     | $g | group_by(.datapath)[] | select(.[0].datapath != "socket")
     | (map(.forwarded_pps)|add/length) as $p | (map(.ns_per_pkt // 0)|add/length) as $n
-    | "| \(.[0].datapath) | \(.[0].scenario) | \(if $bp > 0 then ($p/$bp*100|round/100) else "-" end) | \(if $bn > 0 then ($n/$bn*100|round/100) else "-" end) |"' "$JSON"
+    | "| \(.[0].datapath) | \(.[0].proto) | \(.[0].scenario) | \(if $bp > 0 then ($p/$bp*100|round/100) else "-" end) | \(if $bn > 0 then ($n/$bn*100|round/100) else "-" end) |"' "$JSON"
+  echo
+  echo "What encryption costs: ratios to the plaintext protocol (mean over runs, same datapath and scenario):"
+  echo
+  echo "| datapath | protocol | scenario | forwarded pps x | ns/pkt x |"
+  echo "|---|---|---|---|---|"
+  jq -r 'group_by([.datapath, .scenario])[] as $g | ($g | map(select(.proto=="insecure"))) as $base
+    | select(($base|length) > 0)
+    | ($base | (map(.forwarded_pps)|add/length)) as $bp | ($base | (map(.ns_per_pkt // 0)|add/length)) as $bn
+    | $g | group_by(.proto)[] | select(.[0].proto != "insecure")
+    | (map(.forwarded_pps)|add/length) as $p | (map(.ns_per_pkt // 0)|add/length) as $n
+    | "| \(.[0].datapath) | \(.[0].proto) | \(.[0].scenario) | \(if $bp > 0 then ($p/$bp*100|round/100) else "-" end) | \(if $bn > 0 then ($n/$bn*100|round/100) else "-" end) |"' "$JSON"
 } | tee "$MD"
 cleanup
 trap - EXIT
@@ -298,11 +359,26 @@ if [[ $E2E == 1 ]]; then
   E2E_OUT="$OUT/$STAMP-e2e.md"
   : >"$E2E_OUT"
   log "end to end through vport clients (peers harness, RUNS=$RUNS)"
-  BIN_DIR=$BIN RUNS=$RUNS bash "$PEERS_DIR/vswitch.sh" socket afxdp-generic afxdp-native 2>>"$WORK.e2e.log" | tee -a "$E2E_OUT"
+  BIN_DIR=$BIN RUNS=$RUNS bash "$PEERS_DIR/vswitch.sh" secure secure-afxdp-generic secure-afxdp-native \
+    socket afxdp-generic afxdp-native 2>>"$WORK.e2e.log" | tee -a "$E2E_OUT"
+  # ChaCha20-Poly1305 through the same harness: its vswitch is ours with --cipher chacha20-poly1305.
+  CHACHA_BIN=$(mktemp -d /tmp/vswitch-chacha.XXXXXX)
+  ln -s "$BIN/vport" "$BIN/vswitchctl" "$CHACHA_BIN/"
+  printf '#!/bin/sh\nexec %s --cipher chacha20-poly1305 "$@"\n' "$BIN/vswitch" >"$CHACHA_BIN/vswitch"
+  chmod +x "$CHACHA_BIN/vswitch"
+  log "end to end, ChaCha20-Poly1305"
+  BIN_DIR=$CHACHA_BIN RUNS=$RUNS bash "$PEERS_DIR/vswitch.sh" secure secure-afxdp-generic secure-afxdp-native \
+    2>>"$WORK.e2e.log" | sed 's/| vswitch secure/| vswitch chacha secure/' | tee -a "$E2E_OUT"
+  rm -rf "$CHACHA_BIN"
+  # As behind a real NIC: each host's underlay cuts UDP GSO trains into datagrams before the wire.
+  log "end to end, WIRE=segmented"
+  WIRE=segmented BIN_DIR=$BIN RUNS=$RUNS bash "$PEERS_DIR/vswitch.sh" secure secure-afxdp-generic \
+    secure-afxdp-native socket afxdp-generic afxdp-native 2>>"$WORK.e2e.log" |
+    sed 's/| vswitch /| vswitch segmented /' | tee -a "$E2E_OUT"
   for p in $PEERS; do
     case $p in
-      tinc) args=(none) ;;
-      openvpn) args=(none) ;;
+      tinc) args=(default) ;;
+      openvpn) args=(gcm) ;;
       *) args=() ;;
     esac
     log "peer: $p ${args[*]}"

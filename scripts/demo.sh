@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The vswitch demo: installs dependencies, builds, then runs a server and three clients in
-# network namespaces, shows pings and an iperf3 run across the virtual LAN and the server's
-# tables, and removes everything it made (also on Ctrl-C or failure).
+# The vswitch demo: installs dependencies, builds, makes keys (in a temporary folder), then runs
+# a server and three member clients in network namespaces, shows pings and an iperf3 run across
+# the encrypted virtual LAN and the server's tables, and removes everything it made (also on
+# Ctrl-C or failure).
 #
 #   demo-c1 (198.18.0.11) vport: vs0 198.19.0.11 --+
 #   demo-c2 (198.18.0.12) vport: vs0 198.19.0.12 --+-- br0 in demo-net --- demo-srv (198.18.0.1) vswitch
@@ -43,20 +44,32 @@ for h in srv:198.18.0.1 c1:198.18.0.11 c2:198.18.0.12 c3:198.18.0.13; do
   ip -n "demo-$name" link set "d-$name" up
 done
 
+say "keys: one for the server, one per client; the members file lists the clients' public keys"
+KEYS=$WORK/keys
+mkdir -m 700 "$KEYS"
+(umask 077 && "$BIN/vswitchctl" genkey >"$KEYS/server.key")
+SERVER_PUB=$("$BIN/vswitchctl" pubkey <"$KEYS/server.key")
+for i in 1 2 3; do
+  (umask 077 && "$BIN/vswitchctl" genkey >"$KEYS/c$i.key")
+  echo "$("$BIN/vswitchctl" pubkey <"$KEYS/c$i.key") 1 client$i" >>"$KEYS/members.conf"
+done
+echo "server public key: $SERVER_PUB"
+echo "\$ cat members.conf"; cat "$KEYS/members.conf"
+
 say "starting vswitch in demo-srv and a vport in each client"
 # The clients share this host and send UDP GSO trains over veth: generic XDP leaves those whole
 # to the kernel and carries about twice the TCP that native does here (README, "Using it").
-ip netns exec demo-srv "$BIN/vswitch" --listen 198.18.0.1:9797 --insecure --control "$WORK/ctl.sock" \
-  --xdp-mode generic >"$WORK/vswitch.log" 2>&1 &
+ip netns exec demo-srv "$BIN/vswitch" --listen 198.18.0.1:9797 --key-file "$KEYS/server.key" \
+  --members "$KEYS/members.conf" --control "$WORK/ctl.sock" --xdp-mode generic >"$WORK/vswitch.log" 2>&1 &
 PIDS+=($!)
 sleep 0.5
 for i in 1 2 3; do
-  ip netns exec "demo-c$i" "$BIN/vport" --server 198.18.0.1:9797 --insecure --tap vs0 \
-    --ip "198.19.0.1$i/24" >"$WORK/vport-c$i.log" 2>&1 &
+  ip netns exec "demo-c$i" "$BIN/vport" --server 198.18.0.1:9797 --server-key "$SERVER_PUB" \
+    --key-file "$KEYS/c$i.key" --tap vs0 --ip "198.19.0.1$i/24" >"$WORK/vport-c$i.log" 2>&1 &
   PIDS+=($!)
 done
 for _ in $(seq 50); do
-  [[ $("$BIN/vswitchctl" --control "$WORK/ctl.sock" ports --json 2>/dev/null | grep -o '"id"' | wc -l) == 3 ]] && break
+  [[ $("$BIN/vswitchctl" --control "$WORK/ctl.sock" ports --json 2>/dev/null | jq '[.ports[] | select(.active)] | length') == 3 ]] && break
   sleep 0.2
 done
 cat "$WORK/vswitch.log" "$WORK"/vport-c1.log
@@ -68,6 +81,13 @@ in_ns demo-c3 ping -c 3 -i 0.2 198.19.0.11
 say "ARP and IPv6 neighbour discovery work as on a real LAN"
 in_ns demo-c1 ip neigh show dev vs0
 in_ns demo-c1 ping -6 -c 2 -i 0.5 ff02::1%vs0
+
+say "on the underlay the frames are ciphertext: a ping's payload pattern is not there"
+ip netns exec demo-net timeout 4 tcpdump -i d-srv-p -n -p -c 4 -X udp port 9797 2>/dev/null &
+PIDS+=($!)
+sleep 0.5
+in_ns demo-c1 ping -c 2 -i 0.2 -p c0ffeec0ffee 198.19.0.12
+wait "${PIDS[-1]}" 2>/dev/null || true
 
 say "iperf3 TCP from demo-c1 to demo-c2 through the switch (5 s)"
 ip netns exec demo-c2 timeout 30 iperf3 -s -1 -B 198.19.0.12 >/dev/null 2>&1 &

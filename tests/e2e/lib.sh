@@ -66,9 +66,17 @@ cleanup() {
 
 finish() {  # leak check, then the summary line CI reads
   cleanup
-  local left
+  local left procs
   left=$(ip netns list | awk '{print $1}' | grep "^$P-" | tr '\n' ' ')
   if [[ -n $left ]]; then fail "namespaces left behind: $left"; else pass "no namespace left behind"; fi
+  # Every daemon of this run names its work folder (control socket, keys, logs) on its command line.
+  procs=$(pgrep -f -- "$WORK" | tr '\n' ' ')
+  if [[ -n $procs ]]; then
+    fail "processes left behind: $(ps -o pid=,args= -p "${procs// /,}" 2>/dev/null | tr '\n' ';')"
+    pkill -9 -f -- "$WORK"
+  else
+    pass "no process left behind"
+  fi
   echo "$SCENARIO: $PASSED passed, $FAILED failed"
   ((FAILED == 0))
   exit $?

@@ -8,6 +8,8 @@
 #   vst-nat 198.18.0.21 -+   masquerade for 198.18.100.0/24:
 #      +-- lan --+-- vst-c4 198.18.100.14
 #                +-- vst-c5 198.18.100.15
+# Background daemons start with `ip netns exec` itself (it execs, so $! is the daemon and cleanup
+# can kill it by PID; the `n` helper would give a subshell's PID).
 # c1, c2, c4, c5 are members (overlay 198.19.0.1N); c3 plays the stranger and the attacker
 # (each of its clients with a TAP name of its own: the kernel removes a TAP only after its
 # owner has exited, so a name reused at once may still be taken).
@@ -78,7 +80,7 @@ check "the pattern is in the TAP capture ($on_tap packets)" test "$on_tap" -ge 5
 check "... and nowhere in $tunnel tunnel packets on the underlay ($clear_on_wire)" test "$clear_on_wire" -eq 0 -a "$tunnel" -ge 10
 
 # Test that a key that is not a member gets nothing through, and both sides say why.
-n $P-c3 "$BIN_DIR/vport" --server $SRV_IP:$PORT --server-key "$SRV_PUB" --key-file "$KEYS/stranger.key" \
+ip netns exec $P-c3 "$BIN_DIR/vport" --server $SRV_IP:$PORT --server-key "$SRV_PUB" --key-file "$KEYS/stranger.key" \
   --tap vs3a --ip 198.19.0.13/24 --keepalive 1 >>"$WORK/vport-c3.log" 2>&1 &
 stranger=$!
 PIDS+=("$stranger")
@@ -92,7 +94,7 @@ kill "$stranger"; wait "$stranger" 2>/dev/null
 
 # Test that a client pinning the wrong server key gets nothing through.
 wrong=$("$BIN_DIR/vswitchctl" pubkey <"$KEYS/stranger.key")
-n $P-c3 "$BIN_DIR/vport" --server $SRV_IP:$PORT --server-key "$wrong" --key-file "$KEYS/c3.key" \
+ip netns exec $P-c3 "$BIN_DIR/vport" --server $SRV_IP:$PORT --server-key "$wrong" --key-file "$KEYS/c3.key" \
   --tap vs3b >>"$WORK/vport-c3-wrong.log" 2>&1 &
 wrong_pid=$!
 PIDS+=("$wrong_pid")
@@ -146,7 +148,7 @@ out=$(ctl reload 2>&1); rc=$?
 check "reload of a bad file fails and names the line (exit $rc: $out)" bash -c "[[ $rc -ne 0 ]] && grep -q 'members.conf:' <<<'$out'"
 check "... and keeps every member" ports_are 4
 grep -v ' c2$' "$KEYS/members.full" >"$KEYS/members.conf"
-n $P-c2 ping -i 0.1 -c 60 -W 1 198.19.0.11 >"$WORK/c2-ping.log" 2>&1 &
+ip netns exec $P-c2 timeout 10 ping -i 0.1 -c 60 -W 1 198.19.0.11 >"$WORK/c2-ping.log" 2>&1 &
 pinger=$!
 sleep 1
 ctl reload >/dev/null
@@ -162,18 +164,18 @@ kill -HUP "$SERVER_PID"
 check "after SIGHUP with c2 listed again, c2 joins by itself" wait_for 8 pings 2 198.19.0.11
 
 # Test that a client asking for the insecure protocol is told, on both sides, within 5 s.
-n $P-c3 "$BIN_DIR/vport" --server $SRV_IP:$PORT --insecure --tap vs3c >>"$WORK/vport-c3-v1.log" 2>&1 &
+ip netns exec $P-c3 "$BIN_DIR/vport" --server $SRV_IP:$PORT --insecure --tap vs3c >>"$WORK/vport-c3-v1.log" 2>&1 &
 v1=$!
 PIDS+=("$v1")
 check "an insecure client hears that the server requires keys" wait_for 5 grep -q "requires authentication" "$WORK/vport-c3-v1.log"
 check "the server says which client speaks v1" wait_for 5 grep -q "198.18.0.13.* speaks the insecure protocol" "$WORK/vswitch.log"
 kill "$v1"; wait "$v1" 2>/dev/null
 # ... and a secure client against an insecure server.
-n $NS_SRV "$BIN_DIR/vswitch" --listen $SRV_IP:9798 --insecure --control "$WORK/v1.sock" --datapath socket \
+ip netns exec $NS_SRV "$BIN_DIR/vswitch" --listen $SRV_IP:9798 --insecure --control "$WORK/v1.sock" --datapath socket \
   >>"$WORK/vswitch-v1.log" 2>&1 &
 PIDS+=("$!")
 wait_for 5 test -S "$WORK/v1.sock"
-n $P-c3 "$BIN_DIR/vport" --server $SRV_IP:9798 --server-key "$SRV_PUB" --key-file "$KEYS/c3.key" --tap vs3d \
+ip netns exec $P-c3 "$BIN_DIR/vport" --server $SRV_IP:9798 --server-key "$SRV_PUB" --key-file "$KEYS/c3.key" --tap vs3d \
   >>"$WORK/vport-c3-v2.log" 2>&1 &
 PIDS+=("$!")
 check "a secure client hears that the server runs --insecure" wait_for 5 grep -q "runs the insecure protocol" "$WORK/vport-c3-v2.log"

@@ -68,6 +68,7 @@ struct Options {
   unsigned live_copies = 65536;
   std::string key_dir;  // secure: server.pub and p<N>.key for each port
   std::string cipher = "auto";
+  double flood_initiations = 0;  // handshake initiations a second from strangers, during the load
 };
 
 // Inner frames are IPv4/UDP packets (198.19.0.1 -> 198.19.0.2, as a VPN carries): a datapath
@@ -197,6 +198,54 @@ void fill_frame(std::uint8_t* frame, std::size_t size, const std::uint8_t* dst, 
   store_be16({udp + 4, 2}, static_cast<std::uint16_t>(ip_len - 20));  // checksum 0: none
 }
 
+// Initiations from keys that are no member (valid mac1: anyone who knows the server's public
+// key can compute it), sent at a fixed rate from a socket of their own for the load's duration:
+// what a handshake flood costs the established traffic. Precomputed, so the flood itself is
+// cheap to send.
+class InitiationFlood {
+ public:
+  InitiationFlood(const Endpoint& server, const Endpoint& bind_to, const noise::PublicKey& server_key) {
+    fd_.reset(socket(bind_to.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd_.valid() || bind(fd_.get(), bind_to.sockaddr_ptr(), bind_to.size()) != 0 ||
+        connect(fd_.get(), server.sockaddr_ptr(), server.size()) != 0)
+      die(std::string("flood socket: ") + std::strerror(errno));
+    const std::array<std::uint8_t, 32> psk{};
+    for (int k = 0; k < 16; ++k) {
+      const auto stranger = noise::KeyPair::generate();
+      handshake::ClientHandshake hs(stranger.private_key.bytes(), server_key, psk);
+      for (int i = 0; i < 16; ++i) {
+        proto::v2::InitiationPayload p;
+        p.timestamp = handshake::tai64n(std::chrono::system_clock::now());
+        p.network = 1;
+        p.suites = suite_bit(CipherSuite::chacha20_poly1305);
+        p.mtu = 1400;
+        auto& m = messages_.emplace_back();
+        hs.create_initiation(randombytes_random() | 1, p, Clock::now(), m);
+      }
+    }
+  }
+  void run(double rate, double seconds, std::atomic<bool>& stop) {
+    const std::uint64_t start = now_ns();
+    const auto limit = static_cast<std::uint64_t>(seconds * 1e9);
+    for (std::size_t i = 0; !stop.load(std::memory_order_relaxed) && now_ns() - start < limit; i = (i + 1) % messages_.size()) {
+      while (static_cast<double>(sent_) >= static_cast<double>(now_ns() - start) * 1e-9 * rate) {
+        if (stop.load(std::memory_order_relaxed)) return;
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+      if (send(fd_.get(), messages_[i].data(), messages_[i].size(), 0) > 0) ++sent_;
+      std::uint8_t drain[128];
+      while (recv(fd_.get(), drain, sizeof drain, MSG_DONTWAIT) > 0) ++cookies_;
+    }
+  }
+  std::uint64_t sent() const { return sent_; }
+  std::uint64_t answers() const { return cookies_; }
+
+ private:
+  UniqueFd fd_;
+  std::vector<std::array<std::uint8_t, proto::v2::initiation::kSize>> messages_;
+  std::uint64_t sent_ = 0, cookies_ = 0;
+};
+
 struct Receiver {
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> received{0};
@@ -284,6 +333,9 @@ int main(int argc, char** argv) {
   app.add_option("--cipher", o.cipher, "v2 suites to offer: auto or chacha20-poly1305")
       ->check(CLI::IsMember({"auto", "chacha20-poly1305"}))
       ->capture_default_str();
+  app.add_option("--flood-initiations", o.flood_initiations,
+                 "with --key-dir: this many handshake initiations a second from non-member keys during the load")
+      ->check(CLI::Range(0.0, 1e7));
   app.add_option("--live-copies", o.live_copies, "copies per BPF_PROG_RUN call with --xdp-live (each call costs a page pool)")
       ->check(CLI::Range(64u, 1u << 22))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -435,6 +487,14 @@ int main(int argc, char** argv) {
     }
   }
   const std::uint64_t rx0 = o.count_iface.empty() ? 0 : iface_rx_packets(o.count_iface);
+  std::optional<InitiationFlood> flood;
+  std::atomic<bool> flood_stop{false};
+  std::thread flood_thread;
+  if (o.flood_initiations > 0) {
+    if (!secure) die("--flood-initiations needs --key-dir (the secure protocol)");
+    flood.emplace(*server, *bind_to, *server_key);
+    flood_thread = std::thread([&] { flood->run(o.flood_initiations, o.duration, flood_stop); });
+  }
   std::fprintf(stderr, "load: start\n");  // the harness samples CPU between start and exit
   const std::uint64_t start = now_ns();
   const auto duration_ns = static_cast<std::uint64_t>(o.duration * 1e9);
@@ -489,6 +549,10 @@ int main(int argc, char** argv) {
     }
   }
   const double elapsed = static_cast<double>(now_ns() - start) * 1e-9;
+  if (flood) {
+    flood_stop = true;
+    flood_thread.join();
+  }
   if (xdp_sender) {
     xdp_sender->drain();
     refused = sent - std::min(sent, xdp_sender->completed());  // never completed: not sent
@@ -514,6 +578,9 @@ int main(int argc, char** argv) {
       secure ? 2 : 1, o.mode.c_str(), o.loopback ? "true" : "false", o.ports, o.macs, o.frame_size, o.batch, elapsed,
       static_cast<unsigned long long>(sent), static_cast<unsigned long long>(refused), offered_pps, expected,
       static_cast<unsigned long long>(forwarded), fwd_pps, fwd_pps * o.frame_size * 8 / 1e9, loss);
+  if (flood)
+    std::printf(",\"flood\":{\"initiations_sent\":%llu,\"answers\":%llu}", static_cast<unsigned long long>(flood->sent()),
+                static_cast<unsigned long long>(flood->answers()));
   if (o.receive)
     std::printf(",\"latency_us\":{\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p999\":%.0f}", receiver.percentile(0.5),
                 receiver.percentile(0.9), receiver.percentile(0.99), receiver.percentile(0.999));

@@ -130,7 +130,10 @@ void PortClient::log_event(const ClientEvent& e) {
       else
         VS_WARN("no answer from server %s for %llu s; still trying", server.c_str(), static_cast<unsigned long long>(e.value));
       return;
-    case ClientEvent::Kind::server_lost: VS_WARN("lost the server %s (%s); joining again", server.c_str(), e.reason.c_str()); return;
+    case ClientEvent::Kind::server_lost:
+      VS_WARN("lost the server %s (%s); %s", server.c_str(), e.reason.c_str(),
+              session_.secure() ? "a new handshake (the session stays in use until one completes)" : "joining again");
+      return;
     case ClientEvent::Kind::server_goodbye:
       if (e.reason == "revoked")
         VS_ERROR("the server %s removed this client's key (%s) from network %llu; trying again", server.c_str(),

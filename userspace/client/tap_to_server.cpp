@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "vswitch/log.hpp"
@@ -51,8 +52,9 @@ void TapToServer::queue(int socket, std::span<const std::uint8_t> header, std::s
     return;
   }
   const auto message = tx_.reserve(nullptr, keypair.overhead() + frame);
-  std::memcpy(message.data() + protocol::v2::kHeaderSize, header.data(), header.size());
-  std::memcpy(message.data() + protocol::v2::kHeaderSize + header.size(), payload.data(), payload.size());
+  // std::copy: either part may be an empty (null) span.
+  std::copy(header.begin(), header.end(), message.begin() + protocol::v2::kHeaderSize);
+  std::copy(payload.begin(), payload.end(), message.begin() + protocol::v2::kHeaderSize + header.size());
   seal(keypair, MessageKind::frame, counter, message, frame);
 }
 

@@ -30,7 +30,8 @@ std::optional<CipherSuite> parse_cipher_suite(std::string_view name) {
   return std::nullopt;
 }
 
-bool aes256gcm_available() noexcept { return crypto_aead_aes256gcm_is_available() == 1; }
+// The CPU features are probed by sodium_init(); idempotent and thread-safe.
+bool aes256gcm_available() noexcept { return sodium_init() >= 0 && crypto_aead_aes256gcm_is_available() == 1; }
 
 bool TransportKey::set(CipherSuite suite, std::span<const std::uint8_t, kAeadKeySize> key) noexcept {
   wipe();

@@ -421,6 +421,7 @@ void ClientSession::on_unreachable(TimePoint now, Output& out) {
   }
   // Unauthenticated: only an earlier handshake attempt, never the end of the session.
   if (!attempting_) {
+    out.events.push_back({ClientEvent::Kind::server_lost, 0, "the server refused (ICMP unreachable)"});
     attempting_ = true;
     joining_since_ = now;
     next_attempt_ = now;

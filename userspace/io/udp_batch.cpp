@@ -130,7 +130,7 @@ void UdpTxBatch::add(const Endpoint* dest, std::span<const std::uint8_t> header,
   Slot& s = slots_[used_];
   const std::size_t head_size = std::min(header.size(), kMaxHeaderSize);
   const std::size_t tail_size = std::min(header_tail.size(), kMaxHeaderSize - head_size);
-  std::memcpy(s.header, header.data(), head_size);
+  if (head_size != 0) std::memcpy(s.header, header.data(), head_size);  // an empty span may be null
   if (tail_size != 0) std::memcpy(s.header + head_size, header_tail.data(), tail_size);
   const std::size_t header_size = head_size + tail_size;
   iovs_[2 * used_] = {s.header, header_size};

@@ -106,9 +106,13 @@ class ServerHandshake {
   // mac1 always; mac2 against the cookie of `source` (which rotates with `now`).
   MacCheck check_macs(std::span<const std::uint8_t, protocol::v2::initiation::kSize> msg, const Endpoint& source,
                       TimePoint now) noexcept;
-  // The COOKIE REPLY for an initiation whose mac1 was valid.
+  // The COOKIE REPLY for an initiation whose mac1 was valid. `nonce`: for known-answer tests
+  // only (otherwise random).
   void create_cookie_reply(std::span<const std::uint8_t, protocol::v2::initiation::kSize> msg, const Endpoint& source,
-                           TimePoint now, std::span<std::uint8_t, protocol::v2::cookie_reply::kSize> out) noexcept;
+                           TimePoint now, std::span<std::uint8_t, protocol::v2::cookie_reply::kSize> out,
+                           const std::uint8_t* nonce = nullptr) noexcept;
+  // Known-answer tests: a fixed cookie secret, born at `now`.
+  void set_cookie_secret_for_test(std::span<const std::uint8_t, 32> secret, TimePoint now) noexcept;
 
   struct Initiation {
     noise::Responder noise;

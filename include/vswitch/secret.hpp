@@ -55,8 +55,9 @@ class Secret {
 template <std::size_t N>
 class LockedSecret {
  public:
-  // Throws std::bad_alloc when the locked allocation fails (setup code only).
-  LockedSecret() : p_(static_cast<std::uint8_t*>(sodium_malloc(N))) {
+  // Throws std::bad_alloc when the locked allocation fails (setup code only). sodium_malloc
+  // aborts before sodium_init() (it needs the page size): initialise here, it is idempotent.
+  LockedSecret() : p_(sodium_init() >= 0 ? static_cast<std::uint8_t*>(sodium_malloc(N)) : nullptr) {
     if (p_ == nullptr) throw std::bad_alloc();
     sodium_memzero(p_, N);
   }

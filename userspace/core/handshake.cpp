@@ -116,6 +116,11 @@ std::optional<SessionKeys> ClientHandshake::consume_response(std::span<const std
     why = Refusal::bad_mac1;
     return std::nullopt;
   }
+  // The server never sends a cookie: mac2 is zero, and anything else is not a genuine response.
+  if (sodium_is_zero(msg.data() + v2::response::kMac2, v2::kMacSize) != 1) {
+    why = Refusal::bad_mac1;
+    return std::nullopt;
+  }
   // read_message2 works on a fork: a forged response does not spoil the attempt for the real one.
   noise::Initiator& attempt = *pending_;
   std::array<std::uint8_t, v2::response::kPayloadSize> plain{};
@@ -187,12 +192,20 @@ ServerHandshake::MacCheck ServerHandshake::check_macs(std::span<const std::uint8
   return MacCheck::mac1_and_mac2;
 }
 
+void ServerHandshake::set_cookie_secret_for_test(std::span<const std::uint8_t, 32> secret, TimePoint now) noexcept {
+  std::copy(secret.begin(), secret.end(), cookie_secret_.data());
+  cookie_secret_born_ = now;
+  cookie_secret_set_ = true;
+}
+
 void ServerHandshake::create_cookie_reply(std::span<const std::uint8_t, v2::initiation::kSize> msg,
                                           const Endpoint& source, TimePoint now,
-                                          std::span<std::uint8_t, v2::cookie_reply::kSize> out) noexcept {
+                                          std::span<std::uint8_t, v2::cookie_reply::kSize> out,
+                                          const std::uint8_t* nonce) noexcept {
   v2::write_prefix(v2::MessageType::cookie_reply, out);
   std::copy_n(msg.begin() + v2::initiation::kSender, 4, out.begin() + v2::cookie_reply::kReceiver);
-  randombytes_buf(out.data() + v2::cookie_reply::kNonce, v2::kCookieNonceSize);
+  if (nonce != nullptr) std::copy_n(nonce, v2::kCookieNonceSize, out.begin() + v2::cookie_reply::kNonce);
+  else randombytes_buf(out.data() + v2::cookie_reply::kNonce, v2::kCookieNonceSize);
   Secret<v2::kCookieSize> cookie;
   cookie_for(source, now, cookie.bytes());
   crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + v2::cookie_reply::kSealed, nullptr, cookie.data(),

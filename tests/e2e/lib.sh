@@ -53,7 +53,7 @@ cleanup() {
   trap - EXIT INT TERM
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do
-    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done  # 1 s deadline
     kill -9 "$p" 2>/dev/null
   done
   for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do ip netns del "$ns" 2>/dev/null; done
@@ -163,7 +163,7 @@ start_server() {
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   local i
-  for i in $(seq 50); do [[ -S $CTL_SOCK ]] && return 0; sleep 0.1; done
+  for i in $(seq 50); do [[ -S $CTL_SOCK ]] && return 0; sleep 0.1; done  # 5 s deadline
   fail "vswitch did not start"; return 1
 }
 
@@ -199,7 +199,7 @@ wait_for() {  # wait_for SECONDS command...: polls every 0.2 s
   local limit=$1 start=$SECONDS; shift
   until "$@"; do
     ((SECONDS - start >= limit)) && return 1
-    sleep 0.2
+    sleep 0.2  # the poll of a wait with a deadline
   done
 }
 # link_local_ready I: waits until cI's vs0 has a link-local address that passed DAD (a
@@ -209,4 +209,28 @@ link_local_ready() {
     ! ip netns exec $P-c$1 ip -6 addr show dev vs0 | grep -q tentative"
 }
 ports_are() { [[ $(port_count) == "$1" ]]; }
+
+# capture NS IFACE FILE [FILTER...]: tcpdump in the background (bounded to 60 s) that returns once
+# it is listening, so nothing sent afterwards is missed; CAPTURE_PID. Immediate mode: packets
+# reach the file as they arrive (libpcap otherwise hands them over in blocks, up to a second late).
+capture() {
+  local ns=$1 iface=$2 file=$3; shift 3
+  ip netns exec "$ns" timeout 60 tcpdump -i "$iface" -n -p -U --immediate-mode -w "$file" "$@" 2>"$file.log" &
+  CAPTURE_PID=$!
+  PIDS+=("$CAPTURE_PID")
+  wait_for 5 grep -q "listening on" "$file.log" || fail "tcpdump on $iface did not start: $(cat "$file.log")"
+}
+capture_count() { tcpdump -r "$1" -n 2>/dev/null | wc -l; }
+# stop_capture PID [FILE MIN]: waits (bounded) until FILE holds MIN packets, then stops tcpdump. A
+# capture that must stay empty is stopped after one that must fill up, which marks the moment
+# any stray copy would have arrived too.
+stop_capture() {
+  local pid=$1 file=${2:-} min=${3:-0}
+  [[ -n $file ]] && wait_for 5 capture_has "$file" "$min"
+  kill -INT "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+}
+capture_has() { (($(capture_count "$1") >= $2)); }
+# tcp_listening NS PORT: something in NS listens on TCP PORT (an iperf3 server has started).
+tcp_listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
 pings() { n "$P-c$1" ping -c "${3:-1}" -W 1 -i 0.2 -q "$2" >/dev/null 2>&1; }

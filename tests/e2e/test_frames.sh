@@ -16,11 +16,10 @@ here=$(dirname "$0")
 # Test that an 802.1Q-tagged frame (VID 100) arrives byte for byte. The kernel has no VLAN
 # devices here, so the frame is written raw and captured raw.
 frame=020000000002020000000001810000640800$(printf 'c0ffee%.0s' $(seq 20))
-n $P-c2 timeout 4 tcpdump -i vs0 -n -p -x -w "$WORK/vlan.pcap" 'ether src 02:00:00:00:00:01 and vlan 100' >/dev/null 2>&1 &
-dump=$!
-sleep 1
+capture $P-c2 vs0 "$WORK/vlan.pcap" 'ether src 02:00:00:00:00:01 and vlan 100'
+dump=$CAPTURE_PID
 n $P-c1 python3 "$here/send_frame.py" vs0 "$frame" 3
-wait $dump
+stop_capture $dump "$WORK/vlan.pcap" 3
 count=$(tcpdump -r "$WORK/vlan.pcap" 2>/dev/null | wc -l)
 check "c2 received the tagged frames ($count)" test "$count" -ge 3
 # -xx prints each whole frame in hex, link header and tag included.

@@ -19,13 +19,16 @@ check "c1 pings c2 (network 1)" pings 1 198.19.0.12 3
 check "c3 pings c4 (network 2)" pings 3 198.19.0.14 3
 
 # Test that nothing crosses: no unicast, no ARP broadcast.
-n $P-c3 timeout 5 tcpdump -i vs0 -n -p -w "$WORK/c3.pcap" >/dev/null 2>&1 &
-dump=$!
-sleep 1
+capture $P-c3 vs0 "$WORK/c3.pcap"
+dump=$CAPTURE_PID
+capture $P-c2 vs0 "$WORK/c2.pcap" arp
+dump2=$CAPTURE_PID
 check "c1 cannot ping c3 (network 2)" bash -c "! ip netns exec $P-c1 ping -c 3 -W 1 -i 0.2 -q 198.19.0.13 >/dev/null 2>&1"
 check "c1 cannot ping c4 (network 2)" bash -c "! ip netns exec $P-c1 ping -c 2 -W 1 -i 0.2 -q 198.19.0.14 >/dev/null 2>&1"
 n $P-c1 arping -c 2 -w 2 -I vs0 198.19.0.13 >/dev/null 2>&1
-wait $dump
+# c2 (network 1) sees the arping's broadcasts: once it has, c3 would have seen any leak as well.
+stop_capture $dump2 "$WORK/c2.pcap" 2
+stop_capture $dump
 seen=$(tcpdump -r "$WORK/c3.pcap" -n 'ether src 02:00:00:00:00:01' 2>/dev/null | wc -l)
 check "c3 saw no frame from c1 ($seen)" test "$seen" -eq 0
 

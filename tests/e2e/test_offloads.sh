@@ -21,7 +21,7 @@ csum_errors() { n "$P-c$1" awk '/^Tcp:/ && ++k == 2 { for (i = 1; i <= NF; i++) 
 blob() {
   local from=$1 to=$2 addr=$3 label=$4 got errors_before
   errors_before=$(csum_errors "$to")
-  n "$P-c$to" timeout 90 python3 "$HELPER" serve "$addr" 5555 >"$WORK/serve.out" 2>&1 &
+  ip netns exec "$P-c$to" timeout 90 python3 "$HELPER" serve "$addr" 5555 >"$WORK/serve.out" 2>&1 &
   local server=$!
   PIDS+=("$server")
   wait_for 5 grep -q listening "$WORK/serve.out" || { cat "$WORK/serve.out"; fail "$label: receiver did not listen"; }
@@ -74,7 +74,7 @@ check "c2 wrote coalesced super-frames to its TAP ($merged)" test "${merged:-0}"
 check "no frame was dropped for a bad virtio-net header" test "$(echo "$c1" | number_after "bad vnet header")" == 0
 
 # Test that a USO frame (one UDP_SEGMENT send on the overlay) is split into its datagrams.
-n $P-c2 timeout 20 python3 "$HELPER" udp-recv 198.19.0.12 6000 20 >"$WORK/udp.out" 2>&1 &
+ip netns exec $P-c2 timeout 20 python3 "$HELPER" udp-recv 198.19.0.12 6000 20 >"$WORK/udp.out" 2>&1 &
 receiver=$!
 PIDS+=("$receiver")
 wait_for 5 grep -q listening "$WORK/udp.out"
@@ -102,9 +102,9 @@ blob 1 2 198.19.0.12 "sender without UDP GSO"
 restart_client 1 --queues 2
 restart_client 2 --queues 2
 check "c1's TAP has two queues" grep -q "tap queues: 2" "$WORK/vport-c1.log"
-n $P-c2 timeout 40 iperf3 -s -1 >/dev/null 2>&1 &
+ip netns exec $P-c2 timeout 40 iperf3 -s -1 >/dev/null 2>&1 &
 PIDS+=("$!")
-sleep 0.3
+wait_for 5 tcp_listening $P-c2 5201
 check "iperf3 with 16 streams completes over two queues" n $P-c1 timeout 30 iperf3 -c 198.19.0.12 -t 3 -P 16 \
   --logfile "$WORK/mq.log"
 read -r q0 q1 < <(counters 1 | grep -o "reads per queue: [0-9]* [0-9]*" | awk '{print $4, $5}')

@@ -66,13 +66,13 @@ check "ports show member names and the cipher suite" bash -c \
 # would have seen it: the receiving TAP shows it in clear).
 pattern=5eca1ab1edc0ffee5eca1ab1edc0ffee
 # On the wire (the bridge port): XDP takes packets before a capture on the server itself.
-n $NS_NET timeout 6 tcpdump -i $P-srv-p -n -p -w "$WORK/underlay.pcap" udp port $PORT >/dev/null 2>&1 &
-dump_u=$!
-n $P-c2 timeout 6 tcpdump -i vs0 -n -p -w "$WORK/tap.pcap" icmp >/dev/null 2>&1 &
-dump_t=$!
-sleep 1
+capture $NS_NET $P-srv-p "$WORK/underlay.pcap" udp port $PORT
+dump_u=$CAPTURE_PID
+capture $P-c2 vs0 "$WORK/tap.pcap" icmp
+dump_t=$CAPTURE_PID
 n $P-c1 ping -c 5 -i 0.2 -q -p $pattern 198.19.0.12 >/dev/null 2>&1
-wait $dump_u $dump_t
+stop_capture $dump_t "$WORK/tap.pcap" 10
+stop_capture $dump_u "$WORK/underlay.pcap" 20
 clear_on_wire=$(python3 "$here/pcap_tool.py" count "$WORK/underlay.pcap" $pattern)
 on_tap=$(python3 "$here/pcap_tool.py" count "$WORK/tap.pcap" $pattern)
 tunnel=$(tcpdump -r "$WORK/underlay.pcap" -n 2>/dev/null | wc -l)
@@ -106,18 +106,20 @@ kill "$wrong_pid"; wait "$wrong_pid" 2>/dev/null
 
 # Test that datagrams captured on the underlay and replayed from another namespace deliver no
 # frame twice: they authenticate (they are genuine) and die in the replay window.
-n $P-c1 timeout 5 tcpdump -i $P-c1-u -n -p -w "$WORK/c1-out.pcap" udp dst port $PORT >/dev/null 2>&1 &
-dump=$!
-sleep 1
+capture $P-c1 $P-c1-u "$WORK/c1-out.pcap" udp dst port $PORT
+dump=$CAPTURE_PID
 n $P-c1 ping -c 5 -i 0.2 -q 198.19.0.12 >/dev/null 2>&1
-wait $dump
+stop_capture $dump "$WORK/c1-out.pcap" 5
 replays_before=$(stat_value replays)
-n $P-c2 timeout 4 tcpdump -i vs0 -n -p -w "$WORK/c2-replayed.pcap" 'icmp[icmptype] = icmp-echo' >/dev/null 2>&1 &
-dump=$!
-sleep 1
+capture $P-c2 vs0 "$WORK/c2-replayed.pcap" 'icmp[icmptype] = icmp-echo'
+dump=$CAPTURE_PID
 replayed=$(n $P-c3 python3 "$here/pcap_tool.py" replay "$WORK/c1-out.pcap" $SRV_IP $PORT)
-wait $dump
-seen=$(tcpdump -r "$WORK/c2-replayed.pcap" -n 2>/dev/null | wc -l)
+# The switch has judged every replayed datagram once its replay counter moved by as many: by
+# then anything it would have delivered is at c2.
+replays_counted() { (($(stat_value replays) >= replays_before + replayed)); }
+wait_for 5 replays_counted
+stop_capture $dump
+seen=$(capture_count "$WORK/c2-replayed.pcap")
 replays_after=$(stat_value replays)
 check "c3 replayed $replayed captured datagrams; c2 received none of their pings again ($seen)" \
   test "$replayed" -ge 5 -a "$seen" -eq 0
@@ -150,7 +152,9 @@ check "... and keeps every member" ports_are 4
 grep -v ' c2$' "$KEYS/members.full" >"$KEYS/members.conf"
 ip netns exec $P-c2 timeout 10 ping -i 0.1 -c 60 -W 1 198.19.0.11 >"$WORK/c2-ping.log" 2>&1 &
 pinger=$!
-sleep 1
+PIDS+=("$pinger")
+pinging() { grep -q "bytes from" "$WORK/c2-ping.log"; }
+wait_for 5 pinging
 ctl reload >/dev/null
 t0=$(date +%s.%N)
 check "reload removes c2's port within 1 s" wait_for 1 ports_are 3

@@ -26,22 +26,22 @@ check "c1's ARP entry for c2 is c2's MAC" bash -c \
   "ip netns exec $P-c1 ip neigh show 198.19.0.12 dev vs0 | grep -q 02:00:00:00:00:02"
 
 # Test that, once learned, unicast between c1 and c2 does not reach c3 (but does reach c2).
-n $P-c3 timeout 4 tcpdump -i vs0 -n -p -w "$WORK/c3.pcap" icmp >/dev/null 2>&1 &
-dump3=$!
-n $P-c2 timeout 4 tcpdump -i vs0 -n -p -w "$WORK/c2.pcap" icmp >/dev/null 2>&1 &
-dump2=$!
-sleep 1
+capture $P-c3 vs0 "$WORK/c3.pcap" icmp
+dump3=$CAPTURE_PID
+capture $P-c2 vs0 "$WORK/c2.pcap" icmp
+dump2=$CAPTURE_PID
 pings 1 198.19.0.12 10
-wait $dump3 $dump2
+stop_capture $dump2 "$WORK/c2.pcap" 20
+stop_capture $dump3
 c3_seen=$(tcpdump -r "$WORK/c3.pcap" -n 2>/dev/null | wc -l)
 c2_seen=$(tcpdump -r "$WORK/c2.pcap" -n 2>/dev/null | wc -l)
 check "c2 captured the c1<->c2 pings ($c2_seen packets)" test "$c2_seen" -ge 20
 check "c3 captured none of them ($c3_seen packets)" test "$c3_seen" -eq 0
 
 # Test that iperf3 TCP c1 -> c2 completes.
-n $P-c2 timeout 40 iperf3 -s -1 -B 198.19.0.12 >"$WORK/iperf3-s.log" 2>&1 &
+ip netns exec $P-c2 timeout 40 iperf3 -s -1 -B 198.19.0.12 >"$WORK/iperf3-s.log" 2>&1 &
 PIDS+=("$!")
-sleep 0.5
+wait_for 5 tcp_listening $P-c2 5201
 if n $P-c1 timeout 30 iperf3 -c 198.19.0.12 -t 3 -J >"$WORK/iperf3.json" 2>&1; then
   mbps=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' "$WORK/iperf3.json")
   check "iperf3 TCP c1 -> c2 completed at $mbps Mbit/s" test "$mbps" -gt 0

@@ -44,9 +44,9 @@ check "the XDP counters see every steered packet" wait_for 3 redirected_equals_r
 
 # Test that the host's other traffic passes: ICMP and TCP to the server's own address.
 check "c1 pings the server host" pings 1 $SRV_IP 3
-n $NS_SRV timeout 30 iperf3 -s -1 -B $SRV_IP -p 5301 >/dev/null 2>&1 &
+ip netns exec $NS_SRV timeout 30 iperf3 -s -1 -B $SRV_IP -p 5301 >/dev/null 2>&1 &
 PIDS+=("$!")
-sleep 0.5
+wait_for 5 tcp_listening $NS_SRV 5301
 check "TCP to the server host works (iperf3 1 s)" n $P-c1 timeout 20 iperf3 -c $SRV_IP -p 5301 -t 1
 check "the XDP program counted passed packets" test "$(fact bpf.passed)" -gt 0
 

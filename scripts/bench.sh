@@ -97,7 +97,7 @@ MICRO=$(jq -r '
      ["packet path v2 AES-256-GCM, 1400 B", "BM_DataPlaneUnicastAesGcm/1400", "BM_DataPlaneUnicastV1/1400"],
      ["flood to 63 ports, v1", "BM_DataPlaneFlood64PortsV1", "BM_BaselineDecodeOnly"],
      ["flood to 63 ports, v2 ChaCha20-Poly1305 (63 encryptions)", "BM_DataPlaneFlood64PortsChaCha", "BM_DataPlaneFlood64PortsV1"],
-     ["handshake, the server's share (4 X25519, MACs, keys)", "BM_HandshakeResponder", "BM_BaselineX25519"],
+     ["handshake, all the server does for one (4 X25519, MACs, keys)", "BM_HandshakeResponder", "BM_BaselineX25519"],
      ["forged initiation with a valid mac1, not under load (2 X25519)", "BM_HandshakeForgedInitiation", "BM_BaselineX25519"],
      ["initiation under load: mac1 + mac2 only", "BM_HandshakeMacCheckOnly", "BM_BaselineX25519"],
      ["switch lock, once per batch", "BM_SwitchLockPerBatch", "BM_BaselineNoLock"]][]

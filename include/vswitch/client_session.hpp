@@ -5,8 +5,9 @@
 // an answer) and joined. Joined means a keypair to send with:
 //  - v2: Noise IK initiation -> response (or a cookie reply first, under load); the new keypair is
 //    used at once and confirmed to the server by an immediate keepalive; rekey after 120 s,
-//    refuse a keypair after 180 s; authenticated PING when nothing was heard for one keepalive
-//    interval, a new handshake after three silent intervals (an idle client notices a restarted
+//    refuse a keypair after 180 s; an authenticated PING every keepalive interval (also while
+//    frames arrive: the server must hear a receive-only port), a new handshake after three silent
+//    intervals (an idle client notices a restarted
 //    server within about three seconds). An encrypted BYE from the server starts over at once.
 //  - v1: HELLO -> CHALLENGE -> HELLO with the token -> WELCOME; KEEPALIVE as the ping; an
 //    (unauthenticated) BYE, as v1 always did, starts over.
@@ -38,7 +39,7 @@ namespace vswitch {
 struct ClientSessionConfig {
   std::uint64_t network = 1;
   std::uint16_t mtu = 1400;
-  Duration keepalive = std::chrono::seconds(1);  // ping after this much silence; lost after 3x
+  Duration keepalive = std::chrono::seconds(1);  // ping this often; the server is lost after 3x silence
   Duration retry = std::chrono::seconds(1);      // handshake attempts while joining
   Duration slow_retry = std::chrono::seconds(5);  // ... after kRetryFastFor without an answer
   std::uint8_t suites = 0;                        // v2: offered (suite_bit set)

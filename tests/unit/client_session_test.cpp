@@ -337,3 +337,23 @@ TEST(ClientSession, RetriesEverySecondThenEveryFive) {
   EXPECT_GT(sent, 70u);
   EXPECT_LT(sent, 120u);
 }
+
+// A port that only receives (a stream, a multicast listener) sends nothing of its own: its pings
+// are what keep the server from removing it after --port-timeout.
+TEST(ClientSession, PingsEveryIntervalAlsoWhileFramesArrive) {
+  Server s;
+  Client c(s);
+  join(s, c);
+  int pings = 0;
+  for (auto t = t0; t < t0 + 10s; t += 100ms) {
+    c.out.clear();
+    auto m = s.message(MessageKind::frame, std::vector<std::uint8_t>(60, 7));
+    ASSERT_TRUE(c.session.on_data(m, t, c.out).has_value());
+    c.session.on_timer(t, c.out);
+    if (!c.last_of(VSWITCH_V2_CONTROL).empty()) ++pings;
+    EXPECT_LE(c.session.next_deadline(), t + 1s);
+  }
+  // The config's keepalive is 1 s: one ping a second, none lost to the arriving frames.
+  EXPECT_GE(pings, 9);
+  EXPECT_LE(pings, 11);
+}

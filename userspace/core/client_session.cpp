@@ -98,7 +98,7 @@ TimePoint ClientSession::next_deadline() const noexcept {
   TimePoint t = TimePoint::max();
   if (attempting_) t = std::min(t, next_attempt_);
   if (joined_ && current_ != nullptr) {
-    t = std::min(t, std::max(last_rx_, last_ping_) + config_.keepalive);
+    t = std::min(t, last_ping_ + config_.keepalive);
     t = std::min(t, last_rx_ + 3 * config_.keepalive);
     if (handshake_) t = std::min(t, current_->created + (attempting_ ? kRejectAfterTime : kRekeyAfterTime));
   }
@@ -152,7 +152,9 @@ void ClientSession::on_timer(TimePoint now, Output& out) {
     }
     return;
   }
-  if (now - last_rx_ >= config_.keepalive && now - last_ping_ >= config_.keepalive) send_ping(now, out);
+  // Every interval, also while frames arrive: a port that only receives sends nothing else, and
+  // the server removes a port it has not heard from for --port-timeout.
+  if (now - last_ping_ >= config_.keepalive) send_ping(now, out);
 }
 
 void ClientSession::send_ping(TimePoint now, Output& out) {

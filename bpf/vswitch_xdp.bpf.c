@@ -18,6 +18,15 @@
  * a KEEPALIVE is exactly a header, and a DATA message counts as one only when its inner IPv4/IPv6
  * frame ends exactly where the packet ends. Everything else goes to the slow-path socket, as does
  * any packet longer than a UMEM frame.
+ *
+ * Sources: a tunnel packet steered here never meets rp_filter, the martian-source checks or
+ * nftables, so for packets to our port (and only those: other traffic stays the kernel's
+ * business) the program refuses itself, before looking at the message (handshakes included):
+ * an impossible source (loopback, multicast, broadcast, unspecified, v4-mapped on IPv6, our own
+ * address; vswitch/underlay_sources.h) is XDP_DROP + `bogus_source`, and a source the operator's
+ * allow/deny list refuses is XDP_DROP + `denied_source`. The list is an LPM trie (longest
+ * prefix wins, IPv4 keyed as ::ffff:a.b.c.d); with no match `cfg_default_deny` decides, which
+ * the loader sets when the list holds any allow rule.
  * Knobs are read-only data set before load; `generic_mode` is set once the mode is known. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -29,6 +38,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "vswitch/bpf_abi.h"
+#include "vswitch/underlay_sources.h"
 #include "vswitch/wire_abi.h"
 
 const volatile __u16 cfg_port = 9797;  /* host order */
@@ -36,6 +46,7 @@ const volatile __u32 cfg_addr4 = 0;    /* network order; 0 = any */
 const volatile __u8 cfg_addr6[16] = {}; /* all zero = any */
 const volatile __u8 cfg_match_addr6 = 0;
 const volatile __u32 cfg_max_len = 0;   /* largest packet a UMEM frame holds; 0 = no limit */
+const volatile __u8 cfg_default_deny = 0; /* a source no rule matches: 1 = deny (an allow list) */
 __u8 generic_mode = 0;                  /* .bss: written by the loader after attaching */
 
 struct {
@@ -51,6 +62,14 @@ struct {
   __type(key, __u32);
   __type(value, __u64);
 } counters SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM tries */
+  __uint(max_entries, VSWITCH_XDP_UNDERLAY_TRIE_SIZE);
+  __type(key, struct vswitch_underlay_key);
+  __type(value, __u8); /* enum vswitch_underlay_verdict */
+} underlay_rules SEC(".maps");
 
 struct vlan_hdr {
   __be16 tci;
@@ -99,6 +118,31 @@ static __always_inline int is_single_v1_data(__u8 *msg, void *end) {
     return (__u8 *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) == end;
   }
   return 0;
+}
+
+enum source_verdict { SOURCE_ADMITTED = 0, SOURCE_IMPOSSIBLE = 1, SOURCE_DENIED = 2 };
+
+/* The operator's list on a source already in trie form (prefixlen 128). */
+static __always_inline enum source_verdict listed_verdict(const struct vswitch_underlay_key *source) {
+  const __u8 *verdict = bpf_map_lookup_elem(&underlay_rules, source);
+  if (verdict) return *verdict == VSWITCH_UNDERLAY_DENY ? SOURCE_DENIED : SOURCE_ADMITTED;
+  return cfg_default_deny ? SOURCE_DENIED : SOURCE_ADMITTED;
+}
+
+static __always_inline enum source_verdict judge_ipv4_source(const struct iphdr *ip) {
+  if (vswitch_ipv4_source_is_impossible(ip->saddr, cfg_addr4)) return SOURCE_IMPOSSIBLE;
+  struct vswitch_underlay_key source = {.prefixlen = 128};
+  source.addr[10] = 0xff;
+  source.addr[11] = 0xff;
+  __builtin_memcpy(&source.addr[12], &ip->saddr, 4);
+  return listed_verdict(&source);
+}
+
+static __always_inline enum source_verdict judge_ipv6_source(const struct ipv6hdr *ip6) {
+  struct vswitch_underlay_key source = {.prefixlen = 128};
+  __builtin_memcpy(source.addr, &ip6->saddr, 16);
+  if (vswitch_ipv6_source_is_impossible(source.addr, cfg_match_addr6 ? cfg_addr6 : 0)) return SOURCE_IMPOSSIBLE;
+  return listed_verdict(&source);
 }
 
 enum steer_verdict { NOT_DATA = 0, SINGLE = 1, MAYBE_SEVERAL = 2 };
@@ -165,6 +209,11 @@ int vswitch_xdp(struct xdp_md *ctx) {
   }
   if (ours < 0) return count(VSWITCH_XDP_MALFORMED, XDP_PASS);
   if (!ours) return count(VSWITCH_XDP_PASSED, XDP_PASS);
+  switch (proto == bpf_htons(ETH_P_IP) ? judge_ipv4_source(l3) : judge_ipv6_source(l3)) {
+    case SOURCE_IMPOSSIBLE: return count(VSWITCH_XDP_BOGUS_SOURCE, XDP_DROP);
+    case SOURCE_DENIED: return count(VSWITCH_XDP_DENIED_SOURCE, XDP_DROP);
+    case SOURCE_ADMITTED: break;
+  }
   if (cfg_max_len && end - data > cfg_max_len) return count(VSWITCH_XDP_SUPER, XDP_PASS);
   switch (classify(udp, end)) {
     case NOT_DATA: return count(VSWITCH_XDP_CONTROL, XDP_PASS);

@@ -8,7 +8,8 @@
 #     plaintext, also with the underlay cutting UDP GSO trains as a NIC path does, and
 #  3. the same for the peer L2 VPNs in ../shared/peers (tinc with its default crypto, OpenVPN
 #     with AES-256-GCM), with each row's ratio to ours;
-#  4. the client fast path one acceleration at a time (scripts/bench_offloads.sh).
+#  4. the client fast path one acceleration at a time (scripts/bench_offloads.sh);
+#  5. reliability: a 10-minute soak's RSS curve, and a MAC flood's lock hold and memory.
 # Prints markdown tables and writes bench/results/<time>.{md,json}. Every load is bounded.
 #
 #   bn-gen 198.18.1.2 (vswitch-bench, CPU 1) <--veth--> bn-srv 198.18.1.1 (vswitch + its NAPI, CPU 0)
@@ -37,7 +38,8 @@
 # E2E (1: run part 2 and 3), PEERS_DIR (../shared/peers), PACED_PPS (300000: the fixed rate at
 # which CPU per packet is compared), LADDER (1: run part 4), THROUGHPUT_RATES (paced rates
 # tried from the top for the throughput rows), LOSS_MAX (0.5: % loss a held rate may have),
-# ROWS (1; 0: only the throughput rows of part 1), PROFILE (1: perf profile of the paced row).
+# ROWS (1; 0: only the throughput rows of part 1), PROFILE (1: perf profile of the paced row),
+# SOAK (1: run part 5), SOAK_SECONDS (600).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) -eq 0 ]] || { echo "bench: run as root (namespaces, XDP)" >&2; exit 1; }
@@ -50,6 +52,8 @@ FLOOD_RATE=${FLOOD_RATE:-20000}
 PEERS=${PEERS-vxlan tinc openvpn}
 E2E=${E2E:-1}
 LADDER=${LADDER:-1}
+SOAK=${SOAK:-1}
+SOAK_SECONDS=${SOAK_SECONDS:-600}
 PACED_PPS=${PACED_PPS:-300000}
 THROUGHPUT_RATES=${THROUGHPUT_RATES:-1600000 1400000 1200000 1000000 900000 800000 700000 600000 500000 400000 300000 200000 100000}
 LOSS_MAX=${LOSS_MAX:-0.5}
@@ -100,7 +104,12 @@ MICRO=$(jq -r '
      ["handshake, all the server does for one (4 X25519, MACs, keys)", "BM_HandshakeResponder", "BM_BaselineX25519"],
      ["forged initiation with a valid mac1, not under load (2 X25519)", "BM_HandshakeForgedInitiation", "BM_BaselineX25519"],
      ["initiation under load: mac1 + mac2 only", "BM_HandshakeMacCheckOnly", "BM_BaselineX25519"],
-     ["switch lock, once per batch", "BM_SwitchLockPerBatch", "BM_BaselineNoLock"]][]
+     ["switch lock, once per batch", "BM_SwitchLockPerBatch", "BM_BaselineNoLock"],
+     ["FDB: new MAC into a full 64k table (evicts from the port holding the most)", "BM_FdbLearnNewIntoFullTable/65536", "BM_FdbLearnRefresh/1000"],
+     ["FDB: remove a port of 1,024 MACs from a full 64k table", "BM_FdbRemovePort1024/65536", "BM_BaselineFdbSweepWholeTable/65536"],
+     ["FDB: remove a port of 1,024 MACs from a full 4M table", "BM_FdbRemovePort1024/4000000", "BM_BaselineFdbSweepWholeTable/4000000"],
+     ["FDB: one aging slice (1,024 entries) of a 64k table", "BM_FdbSweepSlice1024/65536", "BM_BaselineFdbSweepWholeTable/65536"],
+     ["FDB: one aging slice (1,024 entries) of a 4M table", "BM_FdbSweepSlice1024/4000000", "BM_BaselineFdbSweepWholeTable/4000000"]][]
   | "| \(.[0]) | \($t[.[1]]*10|round/10) | \(.[2]) | \($t[.[2]]*10|round/10) | \(($t[.[1]]/$t[.[2]])*10|round/10) |"' "$WORK/micro.json")
 
 # ---------------------------------------------------------------- topology
@@ -168,8 +177,9 @@ start_server() {  # start_server DATAPATH PROTO [extra args]; sets GEN_AUTH for 
     gcm) auth=(--key-file "$KEYS/server.key" --members "$KEYS/members.conf" --cipher aes-256-gcm) ;;
   esac
   [[ $proto == insecure ]] || GEN_AUTH=(--key-dir "$KEYS")
+  # --flood-limit 0: storm control would cap the broadcast rows at 10,000 frames/s per port.
   ip netns exec bn-srv taskset -c 0 "$BIN/vswitch" "${auth[@]}" --listen 198.18.1.1:9797 \
-    --control "$WORK/ctl.sock" --log-level warn "${args[@]}" "$@" >"$WORK/vswitch.log" 2>&1 &
+    --control "$WORK/ctl.sock" --log-level warn --flood-limit 0 "${args[@]}" "$@" >"$WORK/vswitch.log" 2>&1 &
   SRV_PID=$!
   for _ in $(seq 50); do [[ -S $WORK/ctl.sock ]] && { pin_napi; return 0; }; sleep 0.1; done
   log "server did not start: $(cat "$WORK/vswitch.log")"; return 1
@@ -403,4 +413,16 @@ if [[ $LADDER == 1 ]]; then
   log "client fast path, one acceleration at a time"
   BIN_DIR=$BIN DUR=$DUR OUT="$LADDER_OUT" bash scripts/bench_offloads.sh
 fi
-log "results: $MD ${E2E_OUT:-} ${LADDER_OUT:-} $JSON"
+# ---------------------------------------------------------------- 5. reliability
+# The soak of tests/e2e/test_soak.sh for SOAK_SECONDS (600): traffic, joins and leaves, MAC moves
+# and bursts of new MACs; its RSS/descriptor curve lands beside the tables. Then the MAC flood
+# scenario, whose log line reports the switch lock's worst hold and the server's memory.
+if [[ $SOAK == 1 ]]; then
+  SOAK_OUT="$OUT/$STAMP-reliability.log"
+  log "soak for $SOAK_SECONDS s and a MAC flood (socket datapath)"
+  BIN_DIR=$BIN DATAPATH=socket SOAK_SECONDS=$SOAK_SECONDS SOAK_CURVE="$OUT/$STAMP-soak.csv" \
+    bash tests/e2e/test_soak.sh 2>&1 | tee -a "$SOAK_OUT" >&2 || log "the soak failed: see $SOAK_OUT"
+  BIN_DIR=$BIN DATAPATH=socket bash tests/e2e/test_mac_flood.sh 2>&1 | tee -a "$SOAK_OUT" >&2 ||
+    log "the MAC flood failed: see $SOAK_OUT"
+fi
+log "results: $MD ${E2E_OUT:-} ${LADDER_OUT:-} ${SOAK_OUT:-} $JSON"

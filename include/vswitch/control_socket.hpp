@@ -3,37 +3,51 @@
 // answered with the rendered text and closed.
 #pragma once
 
+#include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "vswitch/result.hpp"
-#include "vswitch/unique_fd.hpp"
 
 namespace vswitch {
 
 inline constexpr const char* kDefaultControlPath = "/run/vswitch/vswitch.sock";
 
+// Serves the control socket on a thread of its own, so neither a slow client nor a large answer
+// ever holds the switch's event loop, and one client never waits for another's.
 class ControlServer {
  public:
   using Handler = std::function<std::string(std::string_view request)>;
 
-  // Creates the socket (and its directory). A stale socket file of a dead server is replaced;
-  // a live one is an error, so two servers never fight over one path.
+  static constexpr std::size_t kMaxClients = 16;       // connections served at once
+  static constexpr std::size_t kMaxRequestLine = 255;  // bytes before the '\n'
+
+  // Creates the socket (and its directory, 0755). Only a socket refusing connections (a dead
+  // server's) is replaced. A live server's socket is an error, so two servers never fight over
+  // one path; anything else at the path (file, directory, symlink...) is an error and left alone.
+  // Connections queue until start().
   static Result<ControlServer> listen(const std::string& path);
   ControlServer(ControlServer&&) noexcept;
   ControlServer& operator=(ControlServer&&) noexcept;
-  ~ControlServer();
+  ~ControlServer();  // stop(), then removes the socket file if it is still ours
 
-  int fd() const noexcept { return fd_.get(); }
-  // Serves every pending connection. Each client gets a short timeout, so a stuck client cannot
-  // hold the caller (the switch's event loop) for long.
-  void serve_pending(const Handler& handler);
+  // Launches the control thread: it calls `handler` (one request at a time, on that thread) for
+  // each request line and sends its answer back. Clients have deadlines: 5 s to send the request,
+  // then the answer must move at least every 2 s, 30 s in all. When all kMaxClients slots are
+  // taken, a new connection displaces the longest-waiting client that has not sent a whole
+  // request yet, or is closed at once when every slot is busy answering. A request line longer
+  // than kMaxRequestLine is answered "error: request too long".
+  Status start(Handler handler);
+  // Wakes and joins the control thread, closing its clients; returns promptly. Idempotent; not
+  // from inside the handler.
+  void stop() noexcept;
 
  private:
-  ControlServer() = default;
-  UniqueFd fd_;
-  std::string path_;
+  struct State;
+  explicit ControlServer(std::unique_ptr<State> state) noexcept;
+  std::unique_ptr<State> state_;
 };
 
 // vswitchctl's side: sends one request, returns the whole answer.

@@ -81,5 +81,7 @@ std::size_t seal_frame(const Outbound& o, std::span<std::uint8_t> message, std::
 
 // Logs what phase B reported (after the lock is released).
 void log_events(std::vector<PortEvent>& events);
+// " (N similar line(s) held back)" after a rate-limited log line, or nothing.
+std::string held_back_note(std::uint64_t held_back);
 
 }  // namespace vswitch

@@ -25,7 +25,9 @@ struct Port {
   std::uint64_t network = 0;
   std::uint16_t mtu = 0;        // negotiated
   bool active = false;          // in its network's flood list
-  std::size_t mac_count = 0;    // FDB entries pointing here
+  std::uint64_t owner = 0;      // who holds the port (a member key's fingerprint; 0: v1), for pinned MACs
+  double flood_tokens = 0;      // storm control: flooded frames it may still send now
+  TimePoint flood_refill{};
   TimePoint joined{};
   std::uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
 };

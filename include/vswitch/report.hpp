@@ -47,16 +47,25 @@ struct HandshakeCounts {
   std::uint64_t unknown_session_replies = 0, replies_suppressed = 0, queue_full = 0;
   std::array<std::uint64_t, kHandshakeRefusalCount> refused{};
 };
+// How long the switch lock has been held (hold_timed_mutex.hpp); read by the server itself.
+struct LockHolds {
+  std::uint64_t max_hold_ns = 0, max_hold_cpu_ns = 0, over_100us = 0, over_1ms = 0;
+};
 struct StatsRow {
   bool secure = false;
   SwitchStats counters;
-  std::size_t ports = 0, fdb_entries = 0, keypairs = 0;
+  std::size_t ports = 0, fdb_entries = 0, fdb_max = 0, keypairs = 0;
+  LockHolds lock;
   HandshakeCounts handshakes;
 };
 
 // Under the switch lock:
 std::vector<PortRow> snapshot_ports(const SwitchState& state, TimePoint now);
-std::vector<FdbRow> snapshot_fdb(const SwitchCore& core, TimePoint now);
+// A piece of the MAC table: appends the live entries at pool positions [from, from + count) and
+// returns where the next piece starts (the table's size when done), so the caller can release
+// the lock between pieces of a large table.
+std::size_t snapshot_fdb(const SwitchCore& core, TimePoint now, std::size_t from, std::size_t count,
+                         std::vector<FdbRow>& rows);
 StatsRow snapshot_stats(const SwitchState& state, const HandshakeStats& handshakes);
 
 // Anywhere:

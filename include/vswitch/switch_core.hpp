@@ -8,16 +8,21 @@
 // a parameter, so tests drive aging with a fake clock; expire() runs about once a second.
 //
 // Switching rules (those of an IEEE 802.1D learning bridge):
-//  - learn source MAC -> ingress port on every valid frame; follow moves;
+//  - learn source MAC -> ingress port on every valid frame; follow moves (unless the MAC flaps
+//    between ports: fdb.hpp freezes it);
 //  - known unicast goes to its port only, never back to the ingress port (filtered);
-//  - broadcast, multicast and unknown unicast go to every other active port of the network;
-//  - frames from a multicast/broadcast/zero source MAC are dropped.
+//  - broadcast, multicast and unknown unicast go to every other active port of the network,
+//    within the ingress port's flood budget (storm control);
+//  - frames from a multicast/broadcast/zero source MAC are dropped, and so are frames whose
+//    source MAC the operator pinned to another member.
 // Not thread-safe; the owner serialises calls (docs/architecture.md).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <unordered_map>
+#include <vector>
 
 #include "vswitch/fdb.hpp"
 #include "vswitch/port_table.hpp"
@@ -31,8 +36,20 @@ struct SwitchConfig {
   std::size_t max_ports = 1024;
   std::size_t fdb_max = 65536;
   std::size_t port_max_macs = 1024;
+  std::size_t network_max_macs = 0;  // 0: only the table's limit
   Duration fdb_aging = std::chrono::seconds(300);
   std::uint16_t mtu = 1500;  // the largest MTU a port may negotiate
+  // Storm control: flooded frames (broadcast, multicast, unknown unicast) a port may send per
+  // second, with a burst of a tenth of that (at least 100); 0 turns it off. Generous: ARP, ND,
+  // DHCP and mDNS are a few frames a second.
+  double flood_per_second = 10000;
+};
+
+// An operator's pin: this MAC may only be used by the port of this owner (member fingerprint).
+struct MacPin {
+  std::uint64_t network = 0;
+  std::uint64_t mac = 0;
+  std::uint64_t owner = 0;
 };
 
 struct Decision {
@@ -71,24 +88,39 @@ class SwitchCore {
     stats_.rx_bytes += bytes;
   }
 
-  // Ages FDB entries.
-  void expire(TimePoint now);
+  // Ages MAC entries: examines `budget` of them (a slice: bounded work under the lock).
+  std::size_t expire(TimePoint now, std::size_t budget);
+  // The operator's pins, replacing the previous set (control path, may allocate). A pinned MAC
+  // learned on another member's port is forgotten at once.
+  void set_pins(const std::vector<MacPin>& pins, TimePoint now);
 
   const SwitchStats& stats() const noexcept { return stats_; }
   SwitchStats& stats() noexcept { return stats_; }
   PortTable& ports() noexcept { return ports_; }
   const PortTable& ports() const noexcept { return ports_; }
   const Fdb& fdb() const noexcept { return fdb_; }
+  std::size_t port_macs(PortIndex port) const noexcept { return fdb_.port_entries(port); }
   const SwitchConfig& config() const noexcept { return config_; }
 
  private:
   void learn(Port& ingress, MacAddr source, TimePoint now) noexcept;
   bool fits(const Port& egress, std::size_t frame_size) noexcept;
+  bool may_flood(Port& ingress, TimePoint now) noexcept;
+  bool pinned_elsewhere(const Port& ingress, MacAddr source) const noexcept;
+
+  struct PinKey {
+    std::uint64_t network, mac;
+    bool operator==(const PinKey&) const = default;
+  };
+  struct PinHash {
+    std::size_t operator()(const PinKey& k) const noexcept { return std::hash<std::uint64_t>{}(k.mac * 31 + k.network); }
+  };
 
   SwitchConfig config_;
   PortTable ports_;
   Fdb fdb_;
   SwitchStats stats_;
+  std::unordered_map<PinKey, std::uint64_t, PinHash> pins_;
 };
 
 template <class Fn>

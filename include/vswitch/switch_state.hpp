@@ -48,11 +48,16 @@ class SwitchState {
     return p.port == port ? p.current : nullptr;
   }
 
+  // v2, before taking the lock: gives an allocated, unpublished keypair (no other thread can
+  // reach it) the session keys, and wipes them from `keys`. Key schedules and cipher contexts
+  // are crypto work (the first OpenSSL context even loads its provider: milliseconds), which
+  // the switch lock never waits for. False if the suite cannot be used (the keypair then holds
+  // no key; release it).
+  static bool key_keypair(Keypair& kp, handshake::SessionKeys& keys) noexcept;
   // v2: a handshake completed for `member` (`name`) on `network`: the keypair (allocated with
-  // `index`, keys not yet set) gets the session keys and becomes the port's `next`. Creates the
-  // (inactive) port if the member has none. False when the port table is full (the keypair is
-  // released).
-  bool install_secure(Keypair* kp, std::uint32_t index, handshake::SessionKeys& keys, const noise::PublicKey& member,
+  // `index`, keyed with key_keypair) becomes the port's `next`. Creates the (inactive) port if
+  // the member has none. False when the port table is full (the keypair is released).
+  bool install_secure(Keypair* kp, std::uint32_t index, const handshake::SessionKeys& keys, const noise::PublicKey& member,
                       const std::string& name, std::uint64_t network, TimePoint now, PortEvent& event);
   // v1: a HELLO whose token proved its address. Returns the keypair whose index the WELCOME
   // names (an existing one for a duplicate HELLO), or nullptr when the tables are full.
@@ -64,7 +69,8 @@ class SwitchState {
   template <class Pred>
   void revoke_if(Pred&& still_member, std::vector<PortEvent>& events);
 
-  // Once a second: FDB aging, session lifetimes, silent ports, keypair reclamation.
+  // Once a second: session lifetimes, silent ports, keypair reclamation: O(ports). MAC aging
+  // is separate and sliced (core.expire), so no single call walks the whole table.
   void expire(TimePoint now, std::vector<PortEvent>& events);
 
   SwitchCore core;

@@ -34,6 +34,10 @@ enum class DropReason : std::uint8_t {
   expired_session,    // the session is past its lifetime or message limit
   version_mismatch,   // v1 to a secure server, or v2 to an insecure one
   handshake_queue_full,  // the control thread is behind: handshake message dropped
+  pinned_mac,         // the source MAC is pinned to another member
+  storm_control,      // the ingress port is over its flood budget (storm control)
+  bad_source_address, // an underlay source no real sender has (loopback, multicast, our own, ...)
+  denied_source,      // an underlay source the operator's --allow-underlay/--deny-underlay refuses
   count_
 };
 inline constexpr std::size_t kDropReasonCount = static_cast<std::size_t>(DropReason::count_);
@@ -49,7 +53,10 @@ struct SwitchStats {
   std::uint64_t flood_copies = 0;              // datagrams produced by flooding
   std::uint64_t filtered = 0;                  // destination is on the ingress port: not sent
   std::uint64_t learned = 0, moved = 0, aged = 0;
-  std::uint64_t learn_refused_fdb_full = 0, learn_refused_port_limit = 0;
+  std::uint64_t replaced_own = 0;    // a port at its limit gave up its own oldest MAC
+  std::uint64_t evicted = 0;         // a full table took the oldest MAC of the port that held the most
+  std::uint64_t learn_refused = 0;   // not learned: network at its limit, or no index slot
+  std::uint64_t moves_dampened = 0;  // moves refused: the MAC flaps between ports (frozen)
   std::uint64_t ports_joined = 0, ports_left = 0, ports_timed_out = 0, ports_revoked = 0;
   std::uint64_t control_replies_suppressed = 0;  // rate-limited replies to unauthenticated senders
   std::uint64_t roams = 0;                       // authenticated packets that moved an endpoint

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -97,8 +98,8 @@ class UdpTxBatch {
   explicit UdpTxBatch(std::size_t capacity);
 
   // Packs trains (UDP_SEGMENT) from now on.
-  void enable_gso(bool on) noexcept { gso_ = on; }
-  bool gso() const noexcept { return gso_; }
+  void enable_gso(bool on) noexcept { gso_.store(on, std::memory_order_relaxed); }
+  bool gso() const noexcept { return gso_.load(std::memory_order_relaxed); }
   // Sends each datagram with its own sendmsg (the ablation baseline: no batching at all).
   void set_one_by_one(bool on) noexcept { one_by_one_ = on; }
   // Gives every slot `bytes` of storage of its own, for reserve(): datagrams that must be built
@@ -153,7 +154,8 @@ class UdpTxBatch {
   std::vector<std::uint8_t> slot_data_;
   std::size_t slot_data_size_ = 0;
   std::size_t used_ = 0, messages_used_ = 0;
-  bool gso_ = false, one_by_one_ = false;
+  Relaxed<bool> gso_{false};  // also read by the control socket's thread (facts)
+  bool one_by_one_ = false;
   int last_errno_ = 0;
   UdpTxStats stats_;
 };

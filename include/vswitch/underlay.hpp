@@ -40,10 +40,12 @@ struct UnderlayRoute {
   friend bool operator==(const UnderlayRoute&, const UnderlayRoute&) = default;
 };
 
-enum class ParseError : std::uint8_t { none, truncated, not_ip, not_udp, fragment, bad_checksum, bad_length };
+enum class ParseError : std::uint8_t { none, truncated, not_ip, not_udp, fragment, bad_checksum, bad_length, bad_source };
 
 // Validates an Ethernet frame carrying IPv4/IPv6 + UDP (lengths, IPv4 header checksum, no
-// fragments) and locates the UDP payload. IPv6 extension headers are refused (not_udp).
+// fragments) and locates the UDP payload. IPv6 extension headers are refused (not_udp). A
+// well-formed packet from an impossible source (vswitch/underlay_sources.h: loopback, multicast,
+// ...) is bad_source: the XDP program drops those already, this is the second line.
 ParseError parse(std::span<const std::uint8_t> frame, Packet& out) noexcept;
 
 // The route that answers the sender of a parsed packet.

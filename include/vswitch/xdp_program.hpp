@@ -11,6 +11,7 @@
 #include "vswitch/bpf_abi.h"
 #include "vswitch/endpoint.hpp"
 #include "vswitch/result.hpp"
+#include "vswitch/underlay_policy.hpp"
 
 struct vswitch_xdp;  // generated skeleton
 
@@ -25,8 +26,11 @@ class XdpProgram {
   // generic (skb) mode is the fallback. A stale vswitch program attached the legacy way (by a
   // crashed older run) is replaced; any other program on the interface is an error.
   // Tunnel packets longer than `max_packet` (what a UMEM frame holds) are left to the kernel.
+  // Tunnel packets from sources `policy` refuses are dropped: its rules fill the program's trie
+  // before the program is attached, so no packet is ever judged by a partial list. The program
+  // judges our own address by `listen`; the policy's own address should be the same.
   static Result<XdpProgram> attach(const std::string& ifname, const Endpoint& listen, XdpMode mode,
-                                   std::uint32_t max_packet);
+                                   std::uint32_t max_packet, const UnderlayPolicy& policy);
 
   XdpProgram(XdpProgram&&) noexcept;
   XdpProgram& operator=(XdpProgram&&) noexcept;

@@ -41,13 +41,22 @@ std::vector<std::uint64_t> shuffled(std::vector<std::uint64_t> keys) {
   return keys;
 }
 
+FdbConfig fdb_config(std::size_t n) {
+  FdbConfig c;
+  c.max_entries = n;
+  c.port_max = n;
+  return c;
+}
+
 void BM_FdbLookup(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto keys = macs(n);
-  Fdb fdb(n, 300s);
+  Fdb fdb(fdb_config(n));
+  fdb.hold_network(1);
   const TimePoint now{};
-  PortIndex prev = 0;
-  for (std::size_t i = 0; i < n; ++i) fdb.learn(1, MacAddr::from_u64(keys[i]), static_cast<PortIndex>(i % 64 + 1), now, prev);
+  Fdb::Displaced displaced;
+  for (std::size_t i = 0; i < n; ++i)
+    fdb.learn(1, MacAddr::from_u64(keys[i]), static_cast<PortIndex>(i % 64 + 1), now, displaced);
   const auto order = shuffled(keys);
   std::size_t i = 0;
   for (auto _ : state) {
@@ -75,18 +84,91 @@ BENCHMARK(BM_BaselineUnorderedMapLookup)->Arg(1000)->Arg(1000000);
 void BM_FdbLearnRefresh(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto keys = macs(n);
-  Fdb fdb(n, 300s);
+  Fdb fdb(fdb_config(n));
+  fdb.hold_network(1);
   TimePoint now{};
-  PortIndex prev = 0;
-  for (std::size_t i = 0; i < n; ++i) fdb.learn(1, MacAddr::from_u64(keys[i]), 1, now, prev);
+  Fdb::Displaced displaced;
+  for (std::size_t i = 0; i < n; ++i) fdb.learn(1, MacAddr::from_u64(keys[i]), 1, now, displaced);
   std::size_t i = 0;
   for (auto _ : state) {
     now += 1ns;
-    benchmark::DoNotOptimize(fdb.learn(1, MacAddr::from_u64(keys[i]), 1, now, prev));
+    benchmark::DoNotOptimize(fdb.learn(1, MacAddr::from_u64(keys[i]), 1, now, displaced));
     i = i + 1 == n ? 0 : i + 1;
   }
 }
 BENCHMARK(BM_FdbLearnRefresh)->Arg(1000)->Arg(1000000);
+
+// A MAC flood into a full table: every new MAC evicts the oldest of the port holding the most
+// (the flooder itself), the bounded cost an attacking member can impose per frame.
+void BM_FdbLearnNewIntoFullTable(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto keys = macs(n);
+  FdbConfig c = fdb_config(n);
+  c.max_ports = 1024;
+  Fdb fdb(c);
+  fdb.hold_network(1);
+  TimePoint now{};
+  Fdb::Displaced displaced;
+  for (std::size_t i = 0; i < n; ++i)
+    fdb.learn(1, MacAddr::from_u64(keys[i]), static_cast<PortIndex>(i % 1000 + 1), now, displaced);
+  std::uint64_t next = 0x0a0000000000ULL;
+  for (auto _ : state) benchmark::DoNotOptimize(fdb.learn(1, MacAddr::from_u64(++next), 1, now, displaced));
+}
+BENCHMARK(BM_FdbLearnNewIntoFullTable)->Arg(65536)->Arg(1000000);
+
+// What one hold of the switch lock costs for maintenance: removing a port with 1,024 MACs from a
+// table of `n` (O(its entries), independent of n), and one aging slice of 4,096 pool entries.
+void BM_FdbRemovePort1024(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto keys = macs(n);
+  FdbConfig c = fdb_config(n);
+  c.port_max = 1024;
+  c.max_ports = 4096;
+  Fdb fdb(c);
+  fdb.hold_network(1);
+  TimePoint now{};
+  Fdb::Displaced displaced;
+  for (std::size_t i = 0; i + 1024 < n; ++i)
+    fdb.learn(1, MacAddr::from_u64(keys[i]), static_cast<PortIndex>(i % 4000 + 2), now, displaced);
+  std::uint64_t next = 0x0a0000000000ULL;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (int m = 0; m < 1024; ++m) fdb.learn(1, MacAddr::from_u64(++next), 1, now, displaced);
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(fdb.remove_port(1));
+  }
+}
+BENCHMARK(BM_FdbRemovePort1024)->Arg(65536)->Arg(4000000);
+
+// Half the entries idle (they go), half live (examined and kept), refilled between sweeps: the
+// same work for one slice of the server's aging and, as the baseline, for one sweep of the whole
+// table, which is what aging held the lock for before it was sliced.
+void sweep_half_idle(benchmark::State& state, std::size_t budget) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto keys = macs(n);
+  FdbConfig c = fdb_config(n);
+  c.aging = 10s;
+  Fdb fdb(c);
+  fdb.hold_network(1);
+  Fdb::Displaced displaced;
+  const TimePoint old{}, now = old + 20s;
+  for (std::size_t i = 0; i < n; ++i)
+    fdb.learn(1, MacAddr::from_u64(keys[i]), static_cast<PortIndex>(i % 64 + 1), i % 2 == 0 ? old : now, displaced);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const std::size_t removed = fdb.sweep(now, budget == 0 ? n : budget);
+    state.PauseTiming();
+    for (std::size_t k = 0; k < removed; ++k, i = (i + 2) % n)
+      fdb.learn(1, MacAddr::from_u64(keys[i]), static_cast<PortIndex>(i % 64 + 1), old, displaced);
+    state.ResumeTiming();
+  }
+}
+
+void BM_FdbSweepSlice1024(benchmark::State& state) { sweep_half_idle(state, 1024); }
+BENCHMARK(BM_FdbSweepSlice1024)->Arg(65536)->Arg(4000000);
+
+void BM_BaselineFdbSweepWholeTable(benchmark::State& state) { sweep_half_idle(state, 0); }
+BENCHMARK(BM_BaselineFdbSweepWholeTable)->Arg(65536)->Arg(4000000);
 
 // A switch with `ports` sessions (v1, or v2 with a suite) whose MACs are learned, and a stream of
 // messages from port 0 to port 1 (or broadcast). Each iteration copies a pristine message (a

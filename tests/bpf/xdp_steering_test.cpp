@@ -1,8 +1,10 @@
 // The steering decision of bpf/vswitch_xdp.bpf.c, run in the kernel on crafted packets with
 // BPF_PROG_TEST_RUN. No AF_XDP socket sits in the map here, so a packet the program decides to
 // steer comes back as XDP_PASS with the `no_socket` counter raised; everything else raises
-// `passed`, `malformed`, `control` (handshakes, left to the kernel) or `super_packet`.
-// Needs root (CAP_BPF): skipped otherwise.
+// `passed`, `malformed`, `control` (handshakes, left to the kernel) or `super_packet`; a tunnel
+// packet from a refused source is XDP_DROP with `bogus_source` or `denied_source`.
+// Needs root (CAP_BPF): skipped otherwise. Test addresses: 198.18.0.0/15 and 2001:db8::/32; the
+// impossible ones exist only inside the crafted packets.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
@@ -17,6 +19,7 @@
 #include "vswitch/bpf_abi.h"
 #include "vswitch/protocol_v2.hpp"
 #include "vswitch/underlay.hpp"
+#include "vswitch/underlay_policy.hpp"
 #include "vswitch_xdp.skel.h"
 
 using namespace vswitch;
@@ -47,6 +50,13 @@ std::vector<std::uint8_t> v2_message(std::size_t size, std::uint8_t type = VSWIT
   std::vector<std::uint8_t> m(size, 0xab);
   protocol::v2::write_data_header({static_cast<protocol::v2::MessageType>(type), 7, 1}, size, m);
   return m;
+}
+
+// The same route with another underlay source (the route's local side writes the source).
+underlay::UnderlayRoute from(underlay::UnderlayRoute r, const char* source) {
+  r.local_addr = {};
+  EXPECT_EQ(inet_pton(r.ipv6 ? AF_INET6 : AF_INET, source, r.local_addr.data()), 1) << source;
+  return r;
 }
 
 std::vector<std::uint8_t> packet_with(const underlay::UnderlayRoute& r, const std::vector<std::uint8_t>& message);
@@ -91,16 +101,32 @@ class XdpSteering : public ::testing::Test {
     if (skel_ != nullptr) vswitch_xdp__destroy(skel_);
   }
 
-  void load(std::uint32_t addr4) {
+  // `addr4`/`addr6`: the listen address (network order / text), unset for the any-address.
+  void load(std::uint32_t addr4, const UnderlayPolicy& policy = {}, const char* addr6 = nullptr) {
     if (skel_ != nullptr) vswitch_xdp__destroy(skel_);
     skel_ = vswitch_xdp__open();
     ASSERT_NE(skel_, nullptr);
     skel_->rodata->cfg_port = 9797;
     skel_->rodata->cfg_addr4 = addr4;
     skel_->rodata->cfg_max_len = kMaxLen;
+    skel_->rodata->cfg_default_deny = policy.default_verdict() == UnderlayVerdict::deny;
+    if (addr6 != nullptr) {
+      in6_addr a{};
+      ASSERT_EQ(inet_pton(AF_INET6, addr6, &a), 1);
+      std::memcpy(const_cast<__u8*>(skel_->rodata->cfg_addr6), &a, 16);
+      skel_->rodata->cfg_match_addr6 = 1;
+    }
     const int rc = vswitch_xdp__load(skel_);
     if (rc == -EPERM || rc == -EACCES) GTEST_SKIP() << "loading BPF needs root";
     ASSERT_EQ(rc, 0);
+    for (const UnderlayRule& rule : policy.trie_entries()) {
+      vswitch_underlay_key key{};
+      key.prefixlen = rule.prefix_len;
+      std::memcpy(key.addr, rule.address.data(), 16);
+      const auto verdict = static_cast<__u8>(rule.verdict);
+      ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.underlay_rules), &key, &verdict, BPF_ANY), 0)
+          << rule.prefix_text();
+    }
   }
 
   // Runs the program on one packet; returns the XDP action and which counter moved.
@@ -129,6 +155,12 @@ class XdpSteering : public ::testing::Test {
   void expect(const std::vector<std::uint8_t>& p, int counter) {
     int moved = -2;
     EXPECT_EQ(run(p, moved), XDP_PASS);
+    EXPECT_EQ(moved, counter);
+  }
+
+  void expect_drop(const std::vector<std::uint8_t>& p, int counter) {
+    int moved = -2;
+    EXPECT_EQ(run(p, moved), XDP_DROP);
     EXPECT_EQ(moved, counter);
   }
 
@@ -274,4 +306,141 @@ TEST_F(XdpSteering, GenericModeSteersOnlyProvablySingleV1Messages) {
   auto train = data_message(false, false, 100);
   train.insert(train.end(), train.begin(), train.end());
   expect(packet_with(route(false, 9797), train), VSWITCH_XDP_NO_SOCKET);
+}
+
+// The kernel's own source checks never see what XDP steers: the program refuses these itself.
+TEST_F(XdpSteering, ImpossibleSourcesAreDroppedAndCounted) {
+  for (const char* source : {"0.0.0.0", "0.1.2.3", "127.0.0.1", "127.255.255.254", "224.0.0.1", "239.255.255.255",
+                             "240.0.0.1", "255.255.255.255"}) {
+    SCOPED_TRACE(source);
+    expect_drop(packet(from(route(false, 9797), source)), VSWITCH_XDP_BOGUS_SOURCE);
+  }
+  for (const char* source : {"::", "::1", "ff02::1", "ff0e::1", "::ffff:198.18.0.11", "::ffff:127.0.0.1"}) {
+    SCOPED_TRACE(source);
+    expect_drop(packet(from(route(true, 9797), source)), VSWITCH_XDP_BOGUS_SOURCE);
+  }
+  // Every message family, handshakes too: before the program looks at the message at all.
+  std::vector<std::uint8_t> initiation(protocol::v2::initiation::kSize, 0);
+  initiation[0] = VSWITCH_WIRE_V2;
+  initiation[1] = VSWITCH_V2_INITIATION;
+  expect_drop(packet_with(from(route(false, 9797), "127.0.0.1"), initiation), VSWITCH_XDP_BOGUS_SOURCE);
+  expect_drop(packet(from(route(false, 9797), "224.0.0.1"), kMaxLen), VSWITCH_XDP_BOGUS_SOURCE);  // super-packet
+  // Next to the impossible ranges: real senders.
+  for (const char* source : {"1.0.0.0", "126.255.255.255", "128.0.0.1", "223.255.255.255", "198.18.0.11"}) {
+    SCOPED_TRACE(source);
+    expect(packet(from(route(false, 9797), source)), VSWITCH_XDP_NO_SOCKET);
+  }
+  for (const char* source : {"::2", "fe80::1", "2001:db8::2", "::ffff:1:0:0"}) {
+    SCOPED_TRACE(source);
+    expect(packet(from(route(true, 9797), source)), VSWITCH_XDP_NO_SOCKET);
+  }
+}
+
+TEST_F(XdpSteering, OwnAddressIsImpossibleWhenListeningOnOne) {
+  expect(packet(from(route(false, 9797, 0xc6120001), "198.18.0.1")), VSWITCH_XDP_NO_SOCKET);  // any-address
+  load(htonl(0xc6120001));  // 198.18.0.1
+  expect_drop(packet(from(route(false, 9797, 0xc6120001), "198.18.0.1")), VSWITCH_XDP_BOGUS_SOURCE);
+  expect(packet(from(route(false, 9797, 0xc6120001), "198.18.0.2")), VSWITCH_XDP_NO_SOCKET);
+  load(0, {}, "2001:db8::1");  // the IPv6 route sends to 2001:db8::1
+  expect_drop(packet(from(route(true, 9797), "2001:db8::1")), VSWITCH_XDP_BOGUS_SOURCE);
+  expect(packet(from(route(true, 9797), "2001:db8::3")), VSWITCH_XDP_NO_SOCKET);
+}
+
+// Not for our port: the kernel's business, bogus or not.
+TEST_F(XdpSteering, NonTunnelPacketsFromImpossibleSourcesPass) {
+  UnderlayPolicy allow_list;
+  ASSERT_TRUE(allow_list.add("198.18.0.0/24", UnderlayVerdict::allow));
+  load(0, allow_list);
+  expect(packet(from(route(false, 22), "127.0.0.1")), VSWITCH_XDP_PASSED);
+  expect(packet(from(route(true, 53), "::1")), VSWITCH_XDP_PASSED);
+  expect(packet(from(route(false, 22), "198.19.0.1")), VSWITCH_XDP_PASSED);  // not listed either
+  auto tcp = packet(from(route(false, 9797), "127.0.0.1"));
+  tcp[14 + 9] = 6;
+  expect(tcp, VSWITCH_XDP_PASSED);
+  auto fragment = packet(from(route(false, 9797), "127.0.0.1"));
+  fragment[14 + 6] = 0x20;  // MF: the kernel reassembles, then the slow-path socket judges it
+  expect(fragment, VSWITCH_XDP_PASSED);
+}
+
+TEST_F(XdpSteering, AllowListDeniesWhatItDoesNotList) {
+  UnderlayPolicy allow_list;
+  ASSERT_TRUE(allow_list.add("198.18.0.0/24", UnderlayVerdict::allow));
+  load(0, allow_list);
+  expect(packet(from(route(false, 9797), "198.18.0.11")), VSWITCH_XDP_NO_SOCKET);
+  expect_drop(packet(from(route(false, 9797), "198.18.1.11")), VSWITCH_XDP_DENIED_SOURCE);
+  expect_drop(packet(from(route(true, 9797), "2001:db8::2")), VSWITCH_XDP_DENIED_SOURCE);
+  std::vector<std::uint8_t> hello(32, 0);
+  hello[0] = VSWITCH_WIRE_V1;
+  hello[1] = VSWITCH_V1_HELLO;
+  expect(packet_with(from(route(false, 9797), "198.18.0.12"), hello), VSWITCH_XDP_CONTROL);
+  expect_drop(packet_with(from(route(false, 9797), "198.19.0.12"), hello), VSWITCH_XDP_DENIED_SOURCE);
+  // Impossible stays impossible even where the list would allow it.
+  ASSERT_TRUE(allow_list.add("0.0.0.0/0", UnderlayVerdict::allow));
+  load(0, allow_list);
+  expect_drop(packet(from(route(false, 9797), "127.0.0.1")), VSWITCH_XDP_BOGUS_SOURCE);
+}
+
+TEST_F(XdpSteering, DenyBeatsAShorterAllow) {
+  UnderlayPolicy p;
+  ASSERT_TRUE(p.add("198.18.0.0/15", UnderlayVerdict::allow));
+  ASSERT_TRUE(p.add("198.18.0.0/24", UnderlayVerdict::deny));
+  ASSERT_TRUE(p.add("198.18.0.77", UnderlayVerdict::allow));
+  load(0, p);
+  expect_drop(packet(from(route(false, 9797), "198.18.0.11")), VSWITCH_XDP_DENIED_SOURCE);
+  expect(packet(from(route(false, 9797), "198.18.0.77")), VSWITCH_XDP_NO_SOCKET);
+  expect(packet(from(route(false, 9797), "198.19.200.1")), VSWITCH_XDP_NO_SOCKET);
+  expect_drop(packet(from(route(false, 9797), "198.20.0.1")), VSWITCH_XDP_DENIED_SOURCE);
+}
+
+TEST_F(XdpSteering, Ipv6RulesAndTheirFamilyBoundary) {
+  UnderlayPolicy p;
+  ASSERT_TRUE(p.add("2001:db8::/32", UnderlayVerdict::deny));
+  ASSERT_TRUE(p.add("2001:db8:1::/48", UnderlayVerdict::allow));
+  load(0, p);
+  expect_drop(packet(from(route(true, 9797), "2001:db8::2")), VSWITCH_XDP_DENIED_SOURCE);
+  expect(packet(from(route(true, 9797), "2001:db8:1::2")), VSWITCH_XDP_NO_SOCKET);
+  expect_drop(packet(from(route(true, 9797), "2001:db9::2")), VSWITCH_XDP_DENIED_SOURCE);  // default deny
+  expect_drop(packet(from(route(false, 9797), "198.18.0.11")), VSWITCH_XDP_DENIED_SOURCE);
+  // ::/0 covers ::ffff:0:0/96, where IPv4 is keyed, but decides for IPv6 only.
+  UnderlayPolicy no_v6;
+  ASSERT_TRUE(no_v6.add("::/0", UnderlayVerdict::deny));
+  load(0, no_v6);
+  expect_drop(packet(from(route(true, 9797), "2001:db8::2")), VSWITCH_XDP_DENIED_SOURCE);
+  expect(packet(from(route(false, 9797), "198.18.0.11")), VSWITCH_XDP_NO_SOCKET);
+  UnderlayPolicy only_v6;
+  ASSERT_TRUE(only_v6.add("::/0", UnderlayVerdict::allow));
+  load(0, only_v6);
+  expect(packet(from(route(true, 9797), "2001:db8::2")), VSWITCH_XDP_NO_SOCKET);
+  expect_drop(packet(from(route(false, 9797), "198.18.0.11")), VSWITCH_XDP_DENIED_SOURCE);
+}
+
+// The socket datapath asks UnderlayPolicy::judge, the AF_XDP datapath this program: one answer.
+TEST_F(XdpSteering, DecidesLikeTheUnderlayPolicy) {
+  const std::vector<std::vector<std::pair<const char*, UnderlayVerdict>>> lists = {
+      {},
+      {{"198.18.0.0/16", UnderlayVerdict::deny}, {"2001:db8:bad::/48", UnderlayVerdict::deny}},
+      {{"198.18.0.0/15", UnderlayVerdict::allow}, {"198.18.7.0/24", UnderlayVerdict::deny},
+       {"198.18.7.7", UnderlayVerdict::allow}, {"2001:db8::/32", UnderlayVerdict::allow},
+       {"2001:db8:bad::/48", UnderlayVerdict::deny}},
+      {{"::/0", UnderlayVerdict::allow}, {"::/1", UnderlayVerdict::deny}},
+      {{"0.0.0.0/0", UnderlayVerdict::deny}, {"::/0", UnderlayVerdict::allow}},
+  };
+  const char* const sources[] = {"198.18.0.1", "198.18.7.1", "198.18.7.7", "198.19.0.1", "198.20.0.1",
+                                 "127.0.0.1",  "224.0.0.5",  "2001:db8::5", "2001:db8:bad::5", "2001:db9::5",
+                                 "::1",        "ff02::1",    "fe80::1",     "::5"};
+  for (std::size_t i = 0; i < lists.size(); ++i) {
+    UnderlayPolicy p;
+    for (const auto& [prefix, verdict] : lists[i]) ASSERT_TRUE(p.add(prefix, verdict)) << prefix;
+    load(0, p);
+    for (const char* source : sources) {
+      SCOPED_TRACE("list " + std::to_string(i) + ", source " + source);
+      const bool v6 = std::strchr(source, ':') != nullptr;
+      const auto pkt = packet(from(route(v6, 9797), source));
+      switch (p.judge(*Endpoint::parse_numeric(source, 40000))) {
+        case SourceJudgement::admitted: expect(pkt, VSWITCH_XDP_NO_SOCKET); break;
+        case SourceJudgement::impossible: expect_drop(pkt, VSWITCH_XDP_BOGUS_SOURCE); break;
+        case SourceJudgement::denied: expect_drop(pkt, VSWITCH_XDP_DENIED_SOURCE); break;
+      }
+    }
+  }
 }

@@ -7,6 +7,7 @@
 #   vst-c3 198.18.0.13 --veth--+
 #   vst-srv 198.18.0.1 --veth--+   vswitch listens on 198.18.0.1:9797
 #
+# (Names are shown with the prefix "vst"; each run adds 4 hex digits of its own, $P.)
 # (`ip netns exec` execs the program, so $! is the daemon itself.)
 # Each client runs vport with TAP "vs0" and overlay address 198.19.0.1N/24.
 # MODE=secure (default): keys from `vswitchctl genkey` in $WORK/keys, every client a member of
@@ -15,7 +16,9 @@
 set -u
 
 BIN_DIR=$(readlink -f "${BIN_DIR:-$(dirname "${BASH_SOURCE[0]}")/../../build}")
-P=${NS_PREFIX:-vst}  # benchmarks reuse this topology under their own prefix
+# A prefix of this run's own (vst + 4 hex digits): two runs side by side never touch each
+# other's namespaces. Benchmarks set NS_PREFIX. Interface names stay within 15 characters.
+P=${NS_PREFIX:-vst$(printf %04x $((RANDOM)))}
 NS_NET=$P-net
 NS_SRV=$P-srv
 SRV_IP=198.18.0.1
@@ -57,6 +60,13 @@ cleanup() {
     kill -9 "$p" 2>/dev/null
   done
   for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do ip netns del "$ns" 2>/dev/null; done
+  # A sanitizer build (ASan, UBSan, TSan) reports into the daemons' logs: any report fails the run.
+  local reports
+  reports=$(grep -l -E "ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error:" "$WORK"/*.log 2>/dev/null)
+  if [[ -n $reports ]]; then
+    fail "sanitizer reports in: $reports"
+    for f in $reports; do echo "--- $f"; grep -A 30 -m 3 -E "Sanitizer|runtime error:" "$f"; done
+  fi
   if ((FAILED)); then
     log "logs of the failed run:"
     for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -n 30 "$f"; }; done
@@ -69,6 +79,12 @@ finish() {  # leak check, then the summary line CI reads
   local left procs
   left=$(ip netns list | awk '{print $1}' | grep "^$P-" | tr '\n' ' ')
   if [[ -n $left ]]; then fail "namespaces left behind: $left"; else pass "no namespace left behind"; fi
+  left=$(ip -o link show | awk -F': ' '{print $2}' | grep "^$P-" | tr '\n' ' ')
+  if [[ -n $left ]]; then fail "interfaces left behind: $left"; else pass "no interface left behind"; fi
+  # XDP programs this run loaded: a BPF link dies with its process and a program with its last
+  # link, so none may outlive the run.
+  left=$(comm -13 <(echo "$XDP_PROGS_BEFORE") <(xdp_programs) | tr '\n' ' ')
+  if [[ -n $left ]]; then fail "XDP programs left behind: $left"; else pass "no XDP program left behind"; fi
   # Every daemon of this run names its work folder (control socket, keys, logs) on its command line.
   procs=$(pgrep -f -- "$WORK" | tr '\n' ' ')
   if [[ -n $procs ]]; then
@@ -81,6 +97,10 @@ finish() {  # leak check, then the summary line CI reads
   ((FAILED == 0))
   exit $?
 }
+
+# IDs of the loaded vswitch XDP programs (sorted), to tell what a run left behind.
+xdp_programs() { bpftool prog show name vswitch_xdp 2>/dev/null | grep -o '^[0-9]*' | sort; }
+XDP_PROGS_BEFORE=$(xdp_programs)
 
 require_root() {
   if [[ $(id -u) -ne 0 ]]; then echo "SKIP: $SCENARIO needs root (network namespaces)"; exit 77; fi
@@ -162,10 +182,11 @@ start_server() {
     >>"$WORK/vswitch.log" 2>&1 &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
-  local i
-  for i in $(seq 50); do [[ -S $CTL_SOCK ]] && return 0; sleep 0.1; done  # 5 s deadline
+  # Ready when its control socket answers (a killed server's stale socket file does not).
+  wait_for 10 server_answers && return 0
   fail "vswitch did not start"; return 1
 }
+server_answers() { kill -0 "$SERVER_PID" 2>/dev/null && "$BIN_DIR/vswitchctl" --control "$CTL_SOCK" stats >/dev/null 2>&1; }
 
 # start_client I [extra vport args]: vport in vst-cI with TAP vs0, 198.19.0.1I/24; CLIENT_PID[I].
 declare -A CLIENT_PID

@@ -50,6 +50,16 @@ expect_error "no /dev/net/tun" "/dev/net/tun does not exist" \
   n $P-c1 unshare -m bash -c "mount -t tmpfs none /dev/net && exec $VP --insecure --server $SRV_IP --tap vs0"
 check "no TAP was left by the failures" bash -c "! ip netns exec $P-c1 ip -o link | grep -q 'vs[09]'"
 
+expect_error "vswitch --allow-underlay with host bits" "host bits" "$VS" --insecure --allow-underlay 198.18.0.1/16
+expect_error "vswitch --deny-underlay garbage" "deny-underlay" "$VS" --insecure --deny-underlay not-a-prefix
+expect_error "vswitch --flood-limit negative" "flood-limit" "$VS" --insecure --flood-limit -1
+
+# Test that --control never removes what is not a stale socket: a regular file stays intact.
+echo "precious" >"$WORK/not-a-socket"
+expect_error "vswitch --control on a regular file" "not a socket" \
+  n $NS_SRV "$VS" --insecure --listen $SRV_IP:$PORT --control "$WORK/not-a-socket"
+check "... and the file is untouched" grep -qx precious "$WORK/not-a-socket"
+
 # Test that a second server cannot take a live control socket.
 start_server
 expect_error "second vswitch on the same control socket" "in use" \

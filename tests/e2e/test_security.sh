@@ -167,6 +167,24 @@ cp "$KEYS/members.full" "$KEYS/members.conf"
 kill -HUP "$SERVER_PID"
 check "after SIGHUP with c2 listed again, c2 joins by itself" wait_for 8 pings 2 198.19.0.11
 
+# Test that a MAC pinned to a member in the members file cannot be taken by another member:
+# c2 sends a frame with c1's MAC as its source; the switch drops it, counts it, and keeps
+# sending c1's traffic to c1.
+sed -i "s/\( 1 c1\)$/\1 mac=02:00:00:00:00:01/" "$KEYS/members.conf"
+check "the pin is in the members file" grep -q "1 c1 mac=02:00:00:00:00:01" "$KEYS/members.conf"
+ctl reload >/dev/null
+pins_before=$(stat_value pinned_mac)
+wait_for 5 pings 1 198.19.0.14
+n $P-c2 python3 "$(dirname "$0")/send_frame.py" vs0 "ffffffffffff02000000000188b5$(printf '%092d' 0)" 3
+check "c2's frames with c1's pinned MAC are dropped and counted" \
+  wait_for 3 bash -c "(( \$($BIN_DIR/vswitchctl --control $CTL_SOCK stats --json | jq '.drops.pinned_mac') >= ${pins_before:-0} + 3 ))"
+c1_port=$(ctl ports --json | jq -r '.ports[] | select(.member == "c1" and .network == 1) | .id')
+check "c1's MAC stays on c1's port" \
+  bash -c "$BIN_DIR/vswitchctl --control $CTL_SOCK fdb --json | jq -e '[.fdb[] | select(.mac == \"02:00:00:00:00:01\" and .network == 1) | .port] == [$c1_port]' >/dev/null"
+check "c1 still gets its traffic" pings 4 198.19.0.11 2
+cp "$KEYS/members.full" "$KEYS/members.conf"
+ctl reload >/dev/null
+
 # Test that a client asking for the insecure protocol is told, on both sides, within 5 s.
 ip netns exec $P-c3 "$BIN_DIR/vport" --server $SRV_IP:$PORT --insecure --tap vs3c >>"$WORK/vport-c3-v1.log" 2>&1 &
 v1=$!

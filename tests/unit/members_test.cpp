@@ -8,6 +8,7 @@
 #include <string>
 
 #include "vswitch/key_file.hpp"
+#include "vswitch/mac_addr.hpp"
 #include "vswitch/network_id.hpp"
 
 using namespace vswitch;
@@ -20,6 +21,16 @@ constexpr std::string_view kBob = "3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08="
 constexpr std::string_view kCarol = "TFEqGQ7Aslwbi5Hx0m6Aj417wKNSoNOEV/a40eQC5EU=";
 
 PublicKey key(std::string_view text) { return public_key_from_base64(text).value(); }
+
+MacAddr mac(std::string_view text) { return MacAddr::parse(text).value(); }
+
+// " mac=02:00:00:00:00:01 mac=02:00:00:00:00:02 ..." with `count` distinct pins.
+std::string pins(std::size_t count) {
+  std::string out;
+  for (std::size_t i = 1; i <= count; ++i)
+    out += " mac=" + MacAddr::from_u64(0x020000000000ULL + i).to_string();
+  return out;
+}
 
 std::string error_of(std::string_view text) {
   auto r = parse_members(text, "members.conf");
@@ -117,6 +128,112 @@ TEST(Members, FormatReadsBack) {
   auto r = parse_members(text, "x");
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(*r, members);
+}
+
+TEST(MemberPins, ParsedAfterTheName) {
+  const std::string a(kAlice);
+  auto r = parse_members(a + " 42 alice mac=02:00:00:00:00:01\tmac=02-00-00-00-00-0A  # two pins\n", "x");
+  ASSERT_TRUE(r) << r.error().message;
+  const std::vector<Member> want = {
+      {key(kAlice), 42, "alice", {mac("02:00:00:00:00:01"), mac("02:00:00:00:00:0a")}}};
+  EXPECT_EQ(*r, want);
+}
+
+TEST(MemberPins, ParsedWithoutAName) {
+  const std::string a(kAlice);
+  auto r = parse_members(a + " 42 mac=02:00:00:00:00:01 mac=02:00:00:00:00:02\n", "x");
+  ASSERT_TRUE(r) << r.error().message;
+  const std::vector<Member> want = {
+      {key(kAlice), 42, "hSDwCYkw", {mac("02:00:00:00:00:01"), mac("02:00:00:00:00:02")}}};  // default name
+  EXPECT_EQ(*r, want);
+}
+
+TEST(MemberPins, BadMacText) {
+  const std::string a(kAlice);
+  for (const std::string bad : {"mac=", "mac=02:00:00:00:00", "mac=02:00:00:00:00:0g", "mac=02:00:00:00:00:001",
+                                "mac=0200.0000.0001", "mac=02:00:00:00:00:01:"})
+    EXPECT_EQ(error_of(a + " 42 alice " + bad + "\n"),
+              "members.conf:1: bad MAC in '" + bad + "' (need mac=XX:XX:XX:XX:XX:XX, hex)");
+  EXPECT_EQ(error_of(a + " 42 vlan=3\n"), "members.conf:1: unknown setting 'vlan=3' (only mac= is known)");
+  EXPECT_EQ(error_of(a + " 42 MAC=02:00:00:00:00:01\n"),
+            "members.conf:1: unknown setting 'MAC=02:00:00:00:00:01' (only mac= is known)");
+  EXPECT_EQ(error_of(a + " 42 mac=02:00:00:00:00:01 alice\n"),
+            "members.conf:1: unexpected 'alice' after the mac= pins (the name goes first)");
+  EXPECT_EQ(error_of(a + " 42 alice bob mac=02:00:00:00:00:01\n"),
+            "members.conf:1: unexpected 'bob' after the name");
+}
+
+TEST(MemberPins, GroupAndZeroMacsRefused) {
+  const std::string a(kAlice);
+  for (const std::string bad : {"mac=01:00:5e:00:00:01", "mac=33:33:00:00:00:01", "mac=ff:ff:ff:ff:ff:ff",
+                                "mac=03:00:00:00:00:01", "mac=00:00:00:00:00:00"})
+    EXPECT_EQ(error_of(a + " 42 " + bad + "\n"),
+              "members.conf:1: refused pin '" + bad + "' (group and all-zero MACs are never a source)");
+}
+
+TEST(MemberPins, AtMost64PerLine) {
+  const std::string a(kAlice);
+  auto r = parse_members(a + " 42 alice" + pins(kMaxMemberMacs) + "\n", "x");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->at(0).macs.size(), kMaxMemberMacs);
+  EXPECT_TRUE(parse_members(a + " 42" + pins(kMaxMemberMacs), "x").ok());
+  EXPECT_EQ(error_of(a + " 42 alice" + pins(kMaxMemberMacs + 1) + "\n"),
+            "members.conf:1: more than 64 mac= pins on one line");
+  EXPECT_EQ(error_of(a + " 42" + pins(kMaxMemberMacs + 1) + "\n"),
+            "members.conf:1: more than 64 mac= pins on one line");
+  // A hostile line is cut off early, not split into a million fields.
+  EXPECT_EQ(error_of(a + " 42" + pins(1000) + "\n"), "members.conf:1: more than 64 mac= pins on one line");
+  EXPECT_EQ(error_of(a + " 42 alice" + pins(kMaxMemberMacs) + " extra\n"),
+            "members.conf:1: unexpected 'extra' after the mac= pins (the name goes first)");
+}
+
+TEST(MemberPins, SameMacTwiceOnALineRefused) {
+  const std::string a(kAlice);
+  // Spelled differently, still the same address.
+  EXPECT_EQ(error_of(a + " 42 alice mac=02:00:00:00:00:01 mac=02:00:00:00:00:02 mac=02-00-00-00-00-01\n"),
+            "members.conf:1: duplicate pin mac=02:00:00:00:00:01 on this line");
+}
+
+TEST(MemberPins, SameMacForTwoKeysInOneNetworkRefused) {
+  const std::string a(kAlice), b(kBob), c(kCarol);
+  EXPECT_EQ(error_of("# lab\n" + a + " 42 alice mac=02:00:00:00:00:01\n" + c + " 42 carol\n" + b +
+                     " 0x2a bob mac=02:00:00:00:00:02 mac=02:00:00:00:00:01\n"),
+            "members.conf:4: mac=02:00:00:00:00:01 is pinned to two members of network 42 (first on line 2)");
+}
+
+TEST(MemberPins, SameMacInTwoNetworksAllowed) {
+  const std::string a(kAlice), b(kBob);
+  auto r = parse_members(a + " 42 mac=02:00:00:00:00:01\n" + b + " 43 mac=02:00:00:00:00:01\n" + a +
+                             " 44 mac=02:00:00:00:00:01\n",
+                         "x");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->size(), 3u);
+  for (const Member& m : *r) EXPECT_EQ(m.macs, std::vector<MacAddr>{mac("02:00:00:00:00:01")});
+}
+
+TEST(MemberPins, FormatReadsBack) {
+  const std::vector<Member> members = {
+      {key(kAlice), 42, "alice", {mac("02:00:00:00:00:01"), mac("0a:bb:cc:dd:ee:ff")}},
+      {key(kBob), 42, "3p7bfXt9", {mac("02:00:00:00:00:02")}},  // default name: pins only
+      {key(kCarol), 7, "carol", {}},
+  };
+  EXPECT_EQ(format_member(members[0]),
+            std::string(kAlice) + " 42 alice mac=02:00:00:00:00:01 mac=0a:bb:cc:dd:ee:ff");
+  EXPECT_EQ(format_member(members[1]), std::string(kBob) + " 42 mac=02:00:00:00:00:02");
+  std::string text;
+  for (const auto& m : members) text += format_member(m) + "\n";
+  auto r = parse_members(text, "x");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(*r, members);
+}
+
+TEST(MemberOwner, FirstEightKeyBytesLittleEndian) {
+  PublicKey k{};
+  for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::uint8_t>(i + 1);
+  EXPECT_EQ(member_owner(k), 0x0807060504030201ULL);
+  // RFC 7748 Alice: 85 20 f0 09 89 30 a7 54 ...
+  EXPECT_EQ(member_owner(key(kAlice)), 0x54a7308909f02085ULL);
+  EXPECT_EQ(member_owner(PublicKey{}), 0u);
 }
 
 TEST(Members, DirectoryLookup) {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "session_fixture.hpp"
 #include "vswitch/keys.hpp"
 
@@ -54,14 +56,40 @@ TEST(Report, PlaintextPortsSayPlaintext) {
   EXPECT_NE(json.find("\"member\":\"\""), std::string::npos);
 }
 
+namespace {
+
+// The whole table, in pieces of `piece` pool positions as the server takes it.
+std::vector<report::FdbRow> whole_fdb(const SwitchCore& core, TimePoint now, std::size_t piece = 7) {
+  std::vector<report::FdbRow> rows;
+  for (std::size_t at = 0; at < core.fdb().max_entries();) at = report::snapshot_fdb(core, now, at, piece, rows);
+  return rows;
+}
+
+}  // namespace
+
 TEST(Report, FdbShowsLiveEntriesOnly) {
   SessionFixture f;
   one_member(f);
-  EXPECT_NE(report::fdb(report::snapshot_fdb(f.state.core, kT0), report::Format::text).find("02:00:00:00:00:01"),
+  EXPECT_NE(report::fdb(whole_fdb(f.state.core, kT0), report::Format::text).find("02:00:00:00:00:01"),
             std::string::npos);
-  EXPECT_NE(report::fdb(report::snapshot_fdb(f.state.core, kT0), report::Format::json).find("\"mac\":\"02:00:00:00:00:01\""),
+  EXPECT_NE(report::fdb(whole_fdb(f.state.core, kT0), report::Format::json).find("\"mac\":\"02:00:00:00:00:01\""),
             std::string::npos);
-  EXPECT_EQ(report::fdb(report::snapshot_fdb(f.state.core, kT0 + 301s), report::Format::json), "{\"fdb\":[]}\n");
+  EXPECT_EQ(report::fdb(whole_fdb(f.state.core, kT0 + 301s), report::Format::json), "{\"fdb\":[]}\n");
+}
+
+TEST(Report, FdbInPiecesSeesEveryEntryOnce) {
+  SessionFixture f(false);
+  auto& c = f.join_plain(5);
+  f.join_plain(6);
+  for (std::uint64_t m = 1; m <= 40; ++m) {
+    auto message = f.data(c, SessionFixture::frame(0xffffffffffffULL, 0x020000000000ULL | m));
+    f.receive(message, c);
+  }
+  const auto rows = whole_fdb(f.state.core, kT0, 3);
+  EXPECT_EQ(rows.size(), 40u);
+  std::set<std::uint64_t> macs;
+  for (const auto& r : rows) macs.insert(r.mac);
+  EXPECT_EQ(macs.size(), 40u);
 }
 
 TEST(Report, StatsIncludeDatapathFactsEveryDropReasonAndHandshakeRefusal) {

@@ -60,6 +60,7 @@ class SessionFixture {
     c.keypair.reset_counters_for_test();
     c.counter = 0;
     PortEvent event{};
+    SwitchState::key_keypair(*kp, keys);
     state.install_secure(kp, index, keys, c.key, "c" + std::to_string(&c - &clients.front() + 1), c.network, now, event);
     c.port = event.port;
   }

@@ -115,8 +115,8 @@ TEST(SwitchCore, FollowsMacMoves) {
   h.forward(c2, kBroadcast, kA);  // A moved to c2
   EXPECT_EQ(h.forward(c3, kA, kC), std::vector<PortIndex>{c2});
   EXPECT_EQ(h.core.stats().moved, 1u);
-  EXPECT_EQ(h.core.ports().find(c1)->mac_count, 0u);
-  EXPECT_EQ(h.core.ports().find(c2)->mac_count, 1u);
+  EXPECT_EQ(h.core.port_macs(c1), 0u);
+  EXPECT_EQ(h.core.port_macs(c2), 1u);
 }
 
 TEST(SwitchCore, DropsFramesFromGroupOrZeroSourceMac) {
@@ -147,36 +147,114 @@ TEST(SwitchCore, AgingTurnsKnownUnicastBackIntoFlooding) {
   h.forward(c2, kBroadcast, kB, t0);
   EXPECT_EQ(h.forward(c1, kB, kA, t0 + 10s), std::vector<PortIndex>{c2});
   EXPECT_EQ(h.forward(c1, kB, kA, t0 + 21s), sorted({c2, c3}));
-  h.core.expire(t0 + 21s);
+  h.core.expire(t0 + 21s, h.core.config().fdb_max);
   EXPECT_EQ(h.core.stats().aged, 1u);  // B aged; A was refreshed at t0+21s
-  EXPECT_EQ(h.core.ports().find(c2)->mac_count, 0u);
+  EXPECT_EQ(h.core.port_macs(c2), 0u);
 }
 
-TEST(SwitchCore, FdbLimitStopsLearningButStillFloods) {
+TEST(SwitchCore, AFullTableEvictsFromThePortHoldingTheMost) {
   SwitchConfig c;
-  c.fdb_max = 2;
+  c.fdb_max = 4;
   Harness h(c);
   auto c1 = h.join(), c2 = h.join();
-  h.forward(c1, kBroadcast, 0x020000000001ULL);
-  h.forward(c1, kBroadcast, 0x020000000002ULL);
-  EXPECT_EQ(h.forward(c1, kBroadcast, 0x020000000003ULL), std::vector<PortIndex>{c2});
-  EXPECT_EQ(h.core.stats().learn_refused_fdb_full, 1u);
-  EXPECT_EQ(h.core.fdb().size(), 2u);
+  h.forward(c2, kBroadcast, kB);
+  for (std::uint64_t m = 1; m <= 3; ++m) h.forward(c1, kBroadcast, 0x020000000000ULL | m);
+  // c1 floods a fourth MAC into the full table: it loses its own oldest, c2 keeps B.
+  EXPECT_EQ(h.forward(c1, kBroadcast, 0x020000000004ULL), std::vector<PortIndex>{c2});
+  EXPECT_EQ(h.core.stats().evicted, 1u);
+  EXPECT_EQ(h.core.fdb().size(), 4u);
+  EXPECT_EQ(h.forward(c1, kB, kA), std::vector<PortIndex>{c2});  // B still known: unicast
+  EXPECT_EQ(h.core.fdb().lookup(1, MacAddr::from_u64(0x020000000001ULL), t0), kNoPort);
 }
 
-TEST(SwitchCore, PortMacLimitIsPerPort) {
+TEST(SwitchCore, APortAtItsLimitReplacesItsOwnMacs) {
   SwitchConfig c;
   c.port_max_macs = 2;
   Harness h(c);
   auto c1 = h.join(), c2 = h.join();
-  for (std::uint64_t m = 1; m <= 5; ++m) h.forward(c1, kBroadcast, 0x020000000000ULL | m);
-  EXPECT_EQ(h.core.ports().find(c1)->mac_count, 2u);
-  EXPECT_EQ(h.core.stats().learn_refused_port_limit, 3u);
-  h.forward(c2, kBroadcast, kB);  // another port still learns
-  EXPECT_EQ(h.core.ports().find(c2)->mac_count, 1u);
-  // A MAC moving onto a full port is refused too, so the limit holds.
-  h.forward(c1, kBroadcast, kB);
-  EXPECT_EQ(h.core.ports().find(c1)->mac_count, 2u);
+  h.forward(c2, kBroadcast, kB);
+  for (std::uint64_t m = 1; m <= 5; ++m) h.forward(c1, kBroadcast, 0x020000000000ULL | m, t0 + std::chrono::seconds(m));
+  EXPECT_EQ(h.core.port_macs(c1), 2u);
+  EXPECT_EQ(h.core.stats().replaced_own, 3u);
+  EXPECT_EQ(h.core.stats().learned, 6u);
+  // The newest two are the ones known; the other port is untouched.
+  EXPECT_EQ(h.core.fdb().lookup(1, MacAddr::from_u64(0x020000000005ULL), t0 + 5s), c1);
+  EXPECT_EQ(h.core.fdb().lookup(1, MacAddr::from_u64(0x020000000001ULL), t0 + 5s), kNoPort);
+  EXPECT_EQ(h.core.port_macs(c2), 1u);
+}
+
+TEST(SwitchCore, ANetworkQuotaKeepsOneNetworkFromStarvingAnother) {
+  SwitchConfig c;
+  c.fdb_max = 8;
+  c.network_max_macs = 4;
+  Harness h(c);
+  auto a1 = h.join(1), a2 = h.join(1);
+  auto b1 = h.join(2), b2 = h.join(2);
+  for (std::uint64_t m = 1; m <= 20; ++m) h.forward(a1, kBroadcast, 0x020000000000ULL | m);
+  EXPECT_EQ(h.core.fdb().network_entries(1), 4u);
+  h.forward(b2, kBroadcast, kB);
+  EXPECT_EQ(h.forward(b1, kB, kA), std::vector<PortIndex>{b2});  // network 2 still learns
+  EXPECT_EQ(h.forward(a2, kBroadcast, kC), std::vector<PortIndex>{a1});
+  EXPECT_EQ(h.core.stats().learn_refused, 1u);  // a2 had nothing of its own to give up
+}
+
+TEST(SwitchCore, AFlappingMacIsDampened) {
+  Harness h;
+  auto c1 = h.join(), c2 = h.join(), c3 = h.join();
+  TimePoint now = t0;
+  for (int i = 0; i < 9; ++i) h.forward(i % 2 == 0 ? c1 : c2, kBroadcast, kA, now += 1s);
+  EXPECT_EQ(h.core.stats().moved, 5u);
+  EXPECT_EQ(h.core.stats().moves_dampened, 2u);
+  EXPECT_EQ(h.forward(c3, kA, kC, now), std::vector<PortIndex>{c2});  // frozen where the fifth move put it
+}
+
+TEST(SwitchCore, StormControlLimitsFloodsPerPort) {
+  SwitchConfig c;
+  c.flood_per_second = 1000;  // burst 100
+  Harness h(c);
+  auto c1 = h.join(), c2 = h.join();
+  h.forward(c2, kBroadcast, kB);
+  std::size_t flooded = 0;
+  for (int i = 0; i < 300; ++i) flooded += h.forward(c1, kBroadcast, kA, t0).size();
+  EXPECT_EQ(flooded, 100u);
+  EXPECT_EQ(h.drops(DropReason::storm_control), 200u);
+  // Known unicast is not a flood: never limited.
+  EXPECT_EQ(h.forward(c1, kB, kA, t0), std::vector<PortIndex>{c2});
+  // Tokens come back with time: 1000 per second.
+  EXPECT_EQ(h.forward(c1, kBroadcast, kA, t0 + 10ms).size(), 1u);
+  // Each port has its own budget.
+  EXPECT_EQ(h.forward(c2, kBroadcast, kB, t0), std::vector<PortIndex>{c1});
+}
+
+TEST(SwitchCore, StormControlOffFloodsEverything) {
+  SwitchConfig c;
+  c.flood_per_second = 0;
+  Harness h(c);
+  auto c1 = h.join();
+  h.join();
+  std::size_t flooded = 0;
+  for (int i = 0; i < 5000; ++i) flooded += h.forward(c1, kBroadcast, kA, t0).size();
+  EXPECT_EQ(flooded, 5000u);
+}
+
+TEST(SwitchCore, APinnedMacIsUsableOnlyByItsOwner) {
+  Harness h;
+  auto c1 = h.join(), c2 = h.join();
+  h.core.ports().find(c1)->owner = 111;
+  h.core.ports().find(c2)->owner = 222;
+  h.core.set_pins({MacPin{1, kA, 111}}, t0);
+  EXPECT_EQ(h.forward(c1, kBroadcast, kA), std::vector<PortIndex>{c2});
+  EXPECT_TRUE(h.forward(c2, kBroadcast, kA).empty());  // c2 claims A: refused, not learned
+  EXPECT_EQ(h.drops(DropReason::pinned_mac), 1u);
+  EXPECT_EQ(h.forward(c2, kA, kB), std::vector<PortIndex>{c1});
+  // Pinning a MAC another member already holds takes it away from that port at once.
+  h.forward(c2, kBroadcast, kC);
+  h.core.set_pins({MacPin{1, kA, 111}, MacPin{1, kC, 111}}, t0);
+  EXPECT_EQ(h.core.fdb().lookup(1, MacAddr::from_u64(kC), t0), kNoPort);
+  // The pin is per network: the same MAC elsewhere is anybody's.
+  auto other = h.join(2);
+  h.join(2);
+  EXPECT_FALSE(h.forward(other, kBroadcast, kA).empty());
 }
 
 TEST(SwitchCore, RemovingAPortRemovesItsMacs) {

@@ -136,6 +136,24 @@ TEST(Underlay, RejectsMalformedPackets) {
   EXPECT_EQ(parse(arp, p), ParseError::not_ip);
 }
 
+// Defence in depth behind the XDP program: a well-formed packet from an address no real sender
+// has is still refused (the own address is the XDP program's and the policy's business).
+TEST(Underlay, ImpossibleSourcesAreRefused) {
+  Packet p;
+  for (const char* source : {"0.0.0.0", "127.0.0.1", "224.0.0.1", "240.0.0.1", "255.255.255.255"}) {
+    auto r = sample(false, false);
+    ASSERT_EQ(inet_pton(AF_INET, source, r.local_addr.data()), 1);
+    EXPECT_EQ(parse(build(r, 40), p), ParseError::bad_source) << source;
+  }
+  for (const char* source : {"::", "::1", "ff02::1", "::ffff:198.18.0.11"}) {
+    auto r = sample(true, true);
+    ASSERT_EQ(inet_pton(AF_INET6, source, r.local_addr.data()), 1);
+    EXPECT_EQ(parse(build(r, 40), p), ParseError::bad_source) << source;
+  }
+  EXPECT_EQ(parse(build(sample(false, false), 40), p), ParseError::none);
+  EXPECT_EQ(parse(build(sample(true, false), 40), p), ParseError::none);
+}
+
 TEST(Underlay, EthernetPaddingBehindShortPacketsIsIgnored) {
   auto padded = build(sample(false, false), 4);
   padded.resize(60, 0);

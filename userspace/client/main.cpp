@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   app.add_option("--mtu", o.mtu, "TAP MTU (default: the largest that fits a 1500-byte underlay packet)")
       ->check(CLI::Range(unsigned{protocol::kMinMtu}, unsigned{protocol::kMaxMtu}));
   app.add_option("--keepalive", o.keepalive,
-                 "seconds of silence from the server before the client pings it; after three, it joins again")
+                 "seconds between pings to the server; after three without a word from it, a new handshake")
       ->check(CLI::Range(1u, 3600u))
       ->capture_default_str();
   app.add_flag("--no-offload", o.no_offload,
@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   log::set_level(*log::parse_level(o.log_level));
+  log::AsyncLogWriter log_writer;  // the TAP and UDP threads never wait for stderr
   if (sodium_init() < 0) return fail("libsodium failed to initialise");
   const bool secure = !o.insecure;
   if (secure && (o.server_key.empty() || o.key_file.empty()))

@@ -1,6 +1,7 @@
 #include "vswitch/data_plane.hpp"
 
 #include "vswitch/log.hpp"
+#include "vswitch/log_rate_limit.hpp"
 
 namespace vswitch {
 namespace v2 = protocol::v2;
@@ -159,12 +160,22 @@ std::size_t seal_frame(const Outbound& o, std::span<std::uint8_t> message, std::
 }
 
 void log_events(std::vector<PortEvent>& events) {
+  // Shared by every thread that reports port events: a churn of thousands of ports costs a few
+  // lines a second, each saying how many like it were held back.
+  static LogRateLimit budget(20, 200);
+  const TimePoint now = Clock::now();
   for (const auto& e : events) {
     if (e.kind == PortEvent::Kind::rekeyed) continue;
-    VS_INFO("port %u (%s, network %llu) %s", e.port, e.who.c_str(), static_cast<unsigned long long>(e.network),
-            std::string(to_string(e.kind)).c_str());
+    std::uint64_t held_back = 0;
+    if (!budget.admit(now, held_back)) continue;
+    VS_INFO("port %u (%s, network %llu) %s%s", e.port, e.who.c_str(), static_cast<unsigned long long>(e.network),
+            std::string(to_string(e.kind)).c_str(), held_back_note(held_back).c_str());
   }
   events.clear();
+}
+
+std::string held_back_note(std::uint64_t held_back) {
+  return held_back == 0 ? std::string() : " (" + std::to_string(held_back) + " similar line(s) held back)";
 }
 
 }  // namespace vswitch

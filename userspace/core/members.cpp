@@ -34,12 +34,15 @@ std::string quoted(std::string_view field) {
   return out + "'";
 }
 
-// The fields of one line, comment removed; at most 4 (the 4th only to report it).
+// Key, network, name, the pins, and one more only to report it: a long line costs no more.
+constexpr std::size_t kMaxFields = 2 + 1 + kMaxMemberMacs + 1;
+
+// The fields of one line, comment removed; at most kMaxFields.
 std::vector<std::string_view> split_fields(std::string_view line) {
   if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
   std::vector<std::string_view> fields;
   std::size_t i = 0;
-  while (fields.size() < 4) {
+  while (fields.size() < kMaxFields) {
     while (i < line.size() && is_blank(line[i])) ++i;
     if (i == line.size()) break;
     const std::size_t start = i;
@@ -47,6 +50,24 @@ std::vector<std::string_view> split_fields(std::string_view line) {
     fields.push_back(line.substr(start, i - start));
   }
   return fields;
+}
+
+constexpr std::string_view kPinPrefix = "mac=";
+
+// A name never holds '=', so a field that does is a setting (only mac= so far), wherever it is.
+bool is_setting(std::string_view field) { return field.find('=') != std::string_view::npos; }
+
+std::string pin_text(const MacAddr& mac) { return std::string(kPinPrefix) + mac.to_string(); }
+
+// One mac= field, checked on its own (limits and duplicates are the line's business).
+Result<MacAddr> parse_pin(std::string_view field) {
+  if (!field.starts_with(kPinPrefix))
+    return Error{"unknown setting " + quoted(field) + " (only mac= is known)"};
+  const auto mac = MacAddr::parse(field.substr(kPinPrefix.size()));
+  if (!mac) return Error{"bad MAC in " + quoted(field) + " (need mac=XX:XX:XX:XX:XX:XX, hex)"};
+  if (!mac->is_valid_source())
+    return Error{"refused pin " + quoted(field) + " (group and all-zero MACs are never a source)"};
+  return *mac;
 }
 
 // One member from a non-empty field list, or what is wrong with it (without the location).
@@ -57,10 +78,25 @@ Result<Member> parse_fields(const std::vector<std::string_view>& f) {
   if (f.size() < 2) return Error{"missing network id after the public key"};
   const auto network = parse_network_id(f[1]);
   if (!network) return Error{"bad network id " + quoted(f[1]) + " (decimal, or hex with 0x)"};
-  if (f.size() > 2 && !is_valid_name(f[2]))
-    return Error{"bad name " + quoted(f[2]) + " (1 to 64 of A-Z a-z 0-9 . _ @ + -)"};
-  if (f.size() > 3) return Error{"unexpected " + quoted(f[3]) + " after the name"};
-  return Member{*key, *network, f.size() > 2 ? std::string(f[2]) : default_name(*key)};
+  Member member{*key, *network, default_name(*key)};
+  std::size_t i = 2;
+  if (i < f.size() && !is_setting(f[i])) {
+    if (!is_valid_name(f[i])) return Error{"bad name " + quoted(f[i]) + " (1 to 64 of A-Z a-z 0-9 . _ @ + -)"};
+    member.name = f[i++];
+  }
+  for (; i < f.size(); ++i) {
+    if (!is_setting(f[i]))  // with no pins yet, a name came before it
+      return Error{"unexpected " + quoted(f[i]) +
+                   (member.macs.empty() ? " after the name" : " after the mac= pins (the name goes first)")};
+    auto mac = parse_pin(f[i]);
+    if (!mac) return mac.error();
+    if (member.macs.size() == kMaxMemberMacs)
+      return Error{"more than " + std::to_string(kMaxMemberMacs) + " mac= pins on one line"};
+    if (std::find(member.macs.begin(), member.macs.end(), *mac) != member.macs.end())
+      return Error{"duplicate pin " + pin_text(*mac) + " on this line"};
+    member.macs.push_back(*mac);
+  }
+  return member;
 }
 
 }  // namespace
@@ -68,6 +104,7 @@ Result<Member> parse_fields(const std::vector<std::string_view>& f) {
 Result<std::vector<Member>> parse_members(std::string_view text, std::string_view source_name) {
   std::vector<Member> members;
   std::map<std::pair<PublicKey, std::uint64_t>, std::size_t> first_line;
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::size_t> first_pin_line;  // (network, MAC)
   std::size_t line_no = 0;
   while (!text.empty()) {
     ++line_no;
@@ -84,6 +121,14 @@ Result<std::vector<Member>> parse_members(std::string_view text, std::string_vie
     if (!fresh)
       return Error{where() + "duplicate member " + key_to_base64(member->key) + " in network " +
                    format_network_id(member->network) + " (first on line " + std::to_string(it->second) + ")"};
+    // The key is new to this network, so a pin seen before in it is another member's.
+    for (const MacAddr& mac : member->macs) {
+      const auto [pin, fresh_pin] = first_pin_line.try_emplace({member->network, mac.to_u64()}, line_no);
+      if (!fresh_pin)
+        return Error{where() + pin_text(mac) + " is pinned to two members of network " +
+                     format_network_id(member->network) + " (first on line " + std::to_string(pin->second) +
+                     ")"};
+    }
     members.push_back(std::move(member).value());
   }
   return members;
@@ -92,7 +137,14 @@ Result<std::vector<Member>> parse_members(std::string_view text, std::string_vie
 std::string format_member(const Member& member) {
   std::string line = key_to_base64(member.key) + " " + format_network_id(member.network);
   if (member.name != default_name(member.key)) line += " " + member.name;
+  for (const MacAddr& mac : member.macs) line += " " + pin_text(mac);
   return line;
+}
+
+std::uint64_t member_owner(const PublicKey& key) noexcept {
+  std::uint64_t owner = 0;
+  for (std::size_t i = 0; i < sizeof owner; ++i) owner |= std::uint64_t{key[i]} << (8 * i);
+  return owner;
 }
 
 MemberDirectory::MemberDirectory(std::vector<Member> members) : members_(std::move(members)) {

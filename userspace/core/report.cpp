@@ -74,7 +74,7 @@ std::vector<PortRow> snapshot_ports(const SwitchState& state, TimePoint now) {
     r.endpoint = s.endpoint.empty() ? "-" : s.endpoint.to_string();
     r.network = p.network;
     r.mtu = p.mtu;
-    r.macs = p.mac_count;
+    r.macs = state.core.port_macs(p.index);
     r.rx_packets = p.rx_packets;
     r.rx_bytes = p.rx_bytes;
     r.tx_packets = p.tx_packets;
@@ -88,12 +88,11 @@ std::vector<PortRow> snapshot_ports(const SwitchState& state, TimePoint now) {
   return rows;
 }
 
-std::vector<FdbRow> snapshot_fdb(const SwitchCore& core, TimePoint now) {
-  std::vector<FdbRow> rows;
-  core.fdb().for_each([&](const Fdb::Entry& e) {
+std::size_t snapshot_fdb(const SwitchCore& core, TimePoint now, std::size_t from, std::size_t count,
+                         std::vector<FdbRow>& rows) {
+  return core.fdb().for_each_from(from, count, [&](const Fdb::Entry& e) {
     if (now - e.last_seen <= core.fdb().aging()) rows.push_back({e.network, e.mac, e.port, seconds_between(e.last_seen, now)});
   });
-  return rows;
 }
 
 StatsRow snapshot_stats(const SwitchState& state, const HandshakeStats& h) {
@@ -103,6 +102,7 @@ StatsRow snapshot_stats(const SwitchState& state, const HandshakeStats& h) {
   r.ports = state.core.ports().size();
   r.fdb_entries = state.core.fdb().size();
   r.keypairs = state.sessions.keypairs_in_use();
+  r.fdb_max = state.core.fdb().max_entries();
   r.handshakes.accepted = read(h.accepted);
   r.handshakes.challenges_sent = read(h.challenges_sent);
   r.handshakes.cookies_sent = read(h.cookies_sent);
@@ -179,10 +179,13 @@ std::string stats(const StatsRow& row, const Facts& datapath, Format format) {
       {"learned", s.learned},
       {"moved", s.moved},
       {"aged", s.aged},
-      {"learn_refused_fdb_full", s.learn_refused_fdb_full},
-      {"learn_refused_port_limit", s.learn_refused_port_limit},
+      {"replaced_own", s.replaced_own},
+      {"evicted", s.evicted},
+      {"learn_refused", s.learn_refused},
+      {"moves_dampened", s.moves_dampened},
       {"ports", row.ports},
       {"fdb_entries", row.fdb_entries},
+      {"fdb_max", row.fdb_max},
       {"sessions", row.keypairs},
       {"ports_joined", s.ports_joined},
       {"ports_left", s.ports_left},
@@ -200,6 +203,10 @@ std::string stats(const StatsRow& row, const Facts& datapath, Format format) {
       {"replays", s.drops[static_cast<std::size_t>(DropReason::replay)]},
       {"bad_tags", s.drops[static_cast<std::size_t>(DropReason::bad_tag)]},
       {"drops_total", s.drops_total()},
+      {"lock_hold_max_ns", row.lock.max_hold_ns},
+      {"lock_hold_cpu_max_ns", row.lock.max_hold_cpu_ns},
+      {"lock_holds_over_100us", row.lock.over_100us},
+      {"lock_holds_over_1ms", row.lock.over_1ms},
   };
   if (format == Format::json) {
     std::string out = "{\"mode\":" + json_string(row.secure ? "secure" : "insecure") + ",\"datapath\":{";

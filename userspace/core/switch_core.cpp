@@ -1,11 +1,27 @@
 #include "vswitch/switch_core.hpp"
 
+#include <algorithm>
+
 #include "vswitch/ethernet.hpp"
 
 namespace vswitch {
 
+namespace {
+
+FdbConfig fdb_config(const SwitchConfig& c) {
+  FdbConfig f;
+  f.max_entries = c.fdb_max;
+  f.max_ports = c.max_ports;
+  f.port_max = c.port_max_macs;
+  f.network_max = c.network_max_macs;
+  f.aging = c.fdb_aging;
+  return f;
+}
+
+}  // namespace
+
 SwitchCore::SwitchCore(const SwitchConfig& config)
-    : config_(config), ports_(config.max_ports), fdb_(config.fdb_max, config.fdb_aging) {}
+    : config_(config), ports_(config.max_ports), fdb_(fdb_config(config)) {}
 
 Port* SwitchCore::add_port(std::uint64_t network, std::uint16_t mtu, TimePoint now) {
   Port* p = ports_.add(network, mtu, now);
@@ -13,13 +29,49 @@ Port* SwitchCore::add_port(std::uint64_t network, std::uint16_t mtu, TimePoint n
     stats_.drop(DropReason::port_table_full);
     return nullptr;
   }
+  fdb_.hold_network(network);  // control path: learning never allocates
+  p->flood_tokens = std::max(100.0, config_.flood_per_second / 10);
+  p->flood_refill = now;
   ++stats_.ports_joined;
   return p;
 }
 
+void SwitchCore::set_pins(const std::vector<MacPin>& pins, TimePoint now) {
+  pins_.clear();
+  for (const MacPin& pin : pins) {
+    pins_[{pin.network, pin.mac}] = pin.owner;
+    // A MAC someone else already took stops leading there at once, not after aging.
+    const MacAddr mac = MacAddr::from_u64(pin.mac);
+    if (const Port* holder = ports_.find(fdb_.lookup(pin.network, mac, now));
+        holder != nullptr && holder->owner != pin.owner)
+      fdb_.forget(pin.network, mac);
+  }
+}
+
+bool SwitchCore::pinned_elsewhere(const Port& ingress, MacAddr source) const noexcept {
+  if (pins_.empty()) return false;
+  const auto it = pins_.find({ingress.network, source.to_u64()});
+  return it != pins_.end() && it->second != ingress.owner;
+}
+
+bool SwitchCore::may_flood(Port& ingress, TimePoint now) noexcept {
+  if (config_.flood_per_second <= 0) return true;
+  const double burst = std::max(100.0, config_.flood_per_second / 10);
+  ingress.flood_tokens = std::min(burst, ingress.flood_tokens + std::chrono::duration<double>(now - ingress.flood_refill).count() *
+                                                                   config_.flood_per_second);
+  ingress.flood_refill = now;
+  if (ingress.flood_tokens < 1) return false;
+  ingress.flood_tokens -= 1;
+  return true;
+}
+
 void SwitchCore::remove_port(PortIndex index) {
+  const Port* p = ports_.find(index);
+  if (p == nullptr) return;
+  const std::uint64_t network = p->network;
   fdb_.remove_port(index);
   ports_.remove(index);
+  fdb_.release_network(network);
 }
 
 void SwitchCore::count_rx(Port& port, std::size_t bytes) noexcept {
@@ -53,6 +105,8 @@ Decision SwitchCore::switch_frame(Port& ingress, std::span<const std::uint8_t> f
     d.reason = DropReason::frame_too_big;
   } else if (!ethernet::source(frame).is_valid_source()) {
     d.reason = DropReason::bad_source_mac;
+  } else if (pinned_elsewhere(ingress, ethernet::source(frame))) {
+    d.reason = DropReason::pinned_mac;
   } else {
     ++stats_.rx_frames;
     learn(ingress, ethernet::source(frame), now);
@@ -61,6 +115,8 @@ Decision SwitchCore::switch_frame(Port& ingress, std::span<const std::uint8_t> f
     if (egress == kNoPort) {
       if (ports_.members(ingress.network).size() < 2) {
         d.reason = DropReason::no_egress;
+      } else if (!may_flood(ingress, now)) {
+        d.reason = DropReason::storm_control;
       } else {
         d.action = Decision::Action::flood;
         ++stats_.flooded;
@@ -79,35 +135,23 @@ Decision SwitchCore::switch_frame(Port& ingress, std::span<const std::uint8_t> f
 }
 
 void SwitchCore::learn(Port& ingress, MacAddr source, TimePoint now) noexcept {
-  // A MAC not already live on this port would add one to its count: refuse at the limit.
-  if (ingress.mac_count >= config_.port_max_macs && fdb_.lookup(ingress.network, source, now) != ingress.index) {
-    ++stats_.learn_refused_port_limit;
-    return;
+  Fdb::Displaced displaced;
+  switch (fdb_.learn(ingress.network, source, ingress.index, now, displaced)) {
+    case Fdb::LearnResult::refreshed: return;
+    case Fdb::LearnResult::learned: ++stats_.learned; break;
+    case Fdb::LearnResult::moved: ++stats_.moved; break;
+    case Fdb::LearnResult::frozen: ++stats_.moves_dampened; return;
+    case Fdb::LearnResult::refused_network:
+    case Fdb::LearnResult::refused_probe: ++stats_.learn_refused; return;
   }
-  PortIndex previous = kNoPort;
-  switch (fdb_.learn(ingress.network, source, ingress.index, now, previous)) {
-    case Fdb::LearnResult::refreshed: break;
-    case Fdb::LearnResult::learned:
-      ++stats_.learned;
-      ++ingress.mac_count;
-      // An aged entry revived here may still be counted on its old port.
-      if (previous != kNoPort && previous != ingress.index)
-        if (Port* old = ports_.find(previous); old != nullptr && old->mac_count > 0) --old->mac_count;
-      if (previous == ingress.index && ingress.mac_count > 0) --ingress.mac_count;
-      break;
-    case Fdb::LearnResult::moved:
-      ++stats_.moved;
-      ++ingress.mac_count;
-      if (Port* old = ports_.find(previous); old != nullptr && old->mac_count > 0) --old->mac_count;
-      break;
-    case Fdb::LearnResult::table_full: ++stats_.learn_refused_fdb_full; break;
-  }
+  if (displaced.table_full) ++stats_.evicted;
+  else if (displaced.evicted != kNoPort) ++stats_.replaced_own;
 }
 
-void SwitchCore::expire(TimePoint now) {
-  stats_.aged += fdb_.expire(now, [this](const Fdb::Entry& e) {
-    if (Port* p = ports_.find(e.port); p != nullptr && p->mac_count > 0) --p->mac_count;
-  });
+std::size_t SwitchCore::expire(TimePoint now, std::size_t budget) {
+  const std::size_t aged = fdb_.sweep(now, budget);
+  stats_.aged += aged;
+  return aged;
 }
 
 }  // namespace vswitch

@@ -1,5 +1,7 @@
 #include "vswitch/switch_state.hpp"
 
+#include "vswitch/members.hpp"
+
 namespace vswitch {
 
 std::string_view to_string(PortEvent::Kind kind) {
@@ -61,7 +63,18 @@ Port* SwitchState::admit(Keypair& kp, const Endpoint& from, std::size_t bytes, T
   return port;
 }
 
-bool SwitchState::install_secure(Keypair* kp, std::uint32_t index, handshake::SessionKeys& keys,
+bool SwitchState::key_keypair(Keypair& kp, handshake::SessionKeys& keys) noexcept {
+  const bool keyed = kp.send.set(keys.suite, keys.send.bytes()) && kp.receive.set(keys.suite, keys.receive.bytes());
+  keys.send.wipe();
+  keys.receive.wipe();
+  if (!keyed) {
+    kp.send.wipe();
+    kp.receive.wipe();
+  }
+  return keyed;
+}
+
+bool SwitchState::install_secure(Keypair* kp, std::uint32_t index, const handshake::SessionKeys& keys,
                                  const noise::PublicKey& member, const std::string& name, std::uint64_t network,
                                  TimePoint now, PortEvent& event) {
   PortIndex port_index = sessions.find_member_port(member, network);
@@ -74,6 +87,7 @@ bool SwitchState::install_secure(Keypair* kp, std::uint32_t index, handshake::Se
       return false;
     }
     port_index = port->index;
+    port->owner = member_owner(member);  // whose pinned MACs it may use
     PeerSession& p = sessions.peer(port_index);
     p = PeerSession{};
     p.port = port_index;
@@ -88,14 +102,6 @@ bool SwitchState::install_secure(Keypair* kp, std::uint32_t index, handshake::Se
   kp->port = port_index;
   kp->created = now;
   kp->initiator = false;
-  if (!kp->send.set(keys.suite, keys.send.bytes()) || !kp->receive.set(keys.suite, keys.receive.bytes())) {
-    sessions.release_unpublished(kp, index);
-    std::vector<PortEvent> ignored;
-    if (fresh) remove_port(port_index, PortEvent::Kind::left, ignored);
-    return false;
-  }
-  keys.send.wipe();
-  keys.receive.wipe();
   PeerSession& peer = sessions.peer(port_index);
   sessions.retire(peer.next, epochs);  // an unconfirmed earlier attempt
   peer.next = kp;
@@ -165,7 +171,6 @@ void SwitchState::remove_port(PortIndex port, PortEvent::Kind why, std::vector<P
 }
 
 void SwitchState::expire(TimePoint now, std::vector<PortEvent>& events) {
-  core.expire(now);
   std::vector<std::pair<PortIndex, PortEvent::Kind>> gone;
   core.ports().for_each([&](const Port& port) {
     PeerSession& peer = sessions.peer(port.index);

@@ -26,6 +26,10 @@ std::string_view to_string(DropReason reason) {
     case DropReason::expired_session: return "expired_session";
     case DropReason::version_mismatch: return "version_mismatch";
     case DropReason::handshake_queue_full: return "handshake_queue_full";
+    case DropReason::pinned_mac: return "pinned_mac";
+    case DropReason::storm_control: return "storm_control";
+    case DropReason::bad_source_address: return "bad_source_address";
+    case DropReason::denied_source: return "denied_source";
     case DropReason::count_: break;
   }
   return "unknown";

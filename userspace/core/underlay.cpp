@@ -7,6 +7,7 @@
 #include "vswitch/byte_order.hpp"
 #include "vswitch/checksum.hpp"
 #include "vswitch/ethernet.hpp"
+#include "vswitch/underlay_sources.h"
 
 namespace vswitch::underlay {
 namespace {
@@ -28,6 +29,7 @@ ParseError parse(std::span<const std::uint8_t> frame, Packet& out) noexcept {
   out.l2_size = off;
   std::size_t udp_off = 0;
   std::size_t ip_end = 0;
+  bool impossible_source = false;
   if (type == ethernet::kTypeIpv4) {
     if (frame.size() < off + 20) return ParseError::truncated;
     const auto ip = frame.subspan(off);
@@ -41,6 +43,9 @@ ParseError parse(std::span<const std::uint8_t> frame, Packet& out) noexcept {
     udp_off = off + ihl;
     ip_end = off + total;
     out.ipv6 = false;
+    std::uint32_t source = 0;
+    std::memcpy(&source, ip.data() + 12, 4);
+    impossible_source = vswitch_ipv4_source_is_impossible(source, 0) != 0;
   } else if (type == ethernet::kTypeIpv6) {
     if (frame.size() < off + 40) return ParseError::truncated;
     const auto ip = frame.subspan(off);
@@ -51,12 +56,14 @@ ParseError parse(std::span<const std::uint8_t> frame, Packet& out) noexcept {
     udp_off = off + 40;
     ip_end = udp_off + payload;
     out.ipv6 = true;
+    impossible_source = vswitch_ipv6_source_is_impossible(ip.data() + 8, nullptr) != 0;
   } else {
     return ParseError::not_ip;
   }
   // Frames may carry Ethernet padding behind the IP packet: the IP length is authoritative.
   const std::size_t udp_len = load_be16(frame.subspan(udp_off + 4));
   if (udp_len < 8 || udp_off + udp_len > ip_end) return ParseError::bad_length;
+  if (impossible_source) return ParseError::bad_source;
   out.header_size = udp_off + 8;
   out.payload_size = udp_len - 8;
   return ParseError::none;

@@ -118,7 +118,7 @@ void UdpTxBatch::enable_slot_data(std::size_t bytes) {
 }
 
 bool UdpTxBatch::joins_last_message(const Endpoint* dest, std::size_t size) const noexcept {
-  if (!gso_ || messages_used_ == 0) return false;
+  if (!gso() || messages_used_ == 0) return false;
   const Message& m = messages_[messages_used_ - 1];
   const mmsghdr& last = msgs_[messages_used_ - 1];
   if (m.closed || size > m.segment_size || m.slots >= kMaxTrain || m.bytes + size > kMaxTrainBytes) return false;
@@ -216,7 +216,7 @@ std::size_t UdpTxBatch::flush(int fd) noexcept {
     const Message& m = messages_[done];
     if (m.slots > 1 && errno == EIO) {
       // The egress device cannot checksum, so the kernel cannot segment: no more trains.
-      gso_ = false;
+      gso_.store(false, std::memory_order_relaxed);
       bump(stats_.gso_fallbacks);
       refused += send_one_by_one(fd, m);
     } else {

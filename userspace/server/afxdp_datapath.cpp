@@ -36,10 +36,12 @@ Result<std::unique_ptr<AfxdpDatapath>> AfxdpDatapath::open(const Endpoint& liste
   // Fragments, uncovered queues and what the XDP program leaves to the kernel (super-packets in
   // generic mode) take the slow path. No UDP_GRO on it: a GRO-enabled socket on the tunnel port
   // would make the NIC's GRO merge tunnel packets, which generic XDP would then see whole.
-  auto slow_path = SocketDatapath::open(listen, config.mtu, config.max_ports, {.udp_gro = false, .udp_gso = true});
+  auto slow_path = SocketDatapath::open(listen, config.mtu, config.max_ports, {.udp_gro = false, .udp_gso = true},
+                                        options.underlay);
   if (!slow_path) return slow_path.error();
   // RX places packets after XDP_PACKET_HEADROOM in each frame (our own headroom is 0).
-  auto program = XdpProgram::attach(options.iface, listen, options.mode, kFrameSize - XDP_PACKET_HEADROOM);
+  auto program =
+      XdpProgram::attach(options.iface, listen, options.mode, kFrameSize - XDP_PACKET_HEADROOM, options.underlay);
   if (!program) return program.error();
   std::unique_ptr<AfxdpDatapath> dp(new AfxdpDatapath(std::move(program).value(),
                                                       std::move(slow_path).value(), config.max_ports, opts));
@@ -104,6 +106,8 @@ report::Facts AfxdpDatapath::facts() const {
   f.emplace_back("bpf.no_socket", std::to_string(bpf[VSWITCH_XDP_NO_SOCKET]));
   f.emplace_back("bpf.super_packet", std::to_string(bpf[VSWITCH_XDP_SUPER]));
   f.emplace_back("bpf.control", std::to_string(bpf[VSWITCH_XDP_CONTROL]));
+  f.emplace_back("bpf.bogus_source", std::to_string(bpf[VSWITCH_XDP_BOGUS_SOURCE]));
+  f.emplace_back("bpf.denied_source", std::to_string(bpf[VSWITCH_XDP_DENIED_SOURCE]));
   f.emplace_back("slow_path.rx", std::to_string(slow_path_.received()));
   for (const auto& w : workers_) {
     const std::string q = "queue" + std::to_string(w->socket().queue()) + ".";

@@ -15,6 +15,7 @@
 #include "server_loop.hpp"
 #include "socket_datapath.hpp"
 #include "vswitch/endpoint.hpp"
+#include "vswitch/underlay_policy.hpp"
 #include "vswitch/unique_fd.hpp"
 #include "vswitch/xdp_program.hpp"
 
@@ -31,6 +32,9 @@ struct AfxdpOptions {
   // Entries per ring (fill, completion, RX, TX); the UMEM holds twice as many frames. Deep
   // rings absorb the moments a worker is not running (preemption, a stolen vCPU).
   std::uint32_t ring_size = 4096;
+  // Which underlay sources may send tunnel packets: enforced by the XDP program and by the slow
+  // path's socket (empty: every possible source).
+  UnderlayPolicy underlay;
 };
 
 class AfxdpDatapath final : public Datapath {

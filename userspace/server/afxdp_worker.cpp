@@ -77,8 +77,8 @@ void AfxdpWorker::process(SharedSwitch& sw, HandshakeWorker& handshakes, PortRou
     std::uint8_t* const packet = socket_.data(d->addr);
     const std::span<std::uint8_t> frame(packet, d->len);
     underlay::Packet p;
-    if (underlay::parse(frame, p) != underlay::ParseError::none) {
-      drops_.drop(DropReason::bad_underlay);
+    if (const auto e = underlay::parse(frame, p); e != underlay::ParseError::none) {
+      drops_.drop(e == underlay::ParseError::bad_source ? DropReason::bad_source_address : DropReason::bad_underlay);
       socket_.release(d->addr);
       continue;
     }

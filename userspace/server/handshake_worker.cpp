@@ -1,9 +1,13 @@
 #include "handshake_worker.hpp"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <utility>
 
+#include "vswitch/data_plane.hpp"
 #include "vswitch/keys.hpp"
 #include "vswitch/log.hpp"
 
@@ -12,6 +16,7 @@ namespace v2 = protocol::v2;
 namespace {
 
 constexpr auto kUnderLoadSticky = std::chrono::seconds(1);
+constexpr int kNice = 10;  // about a tenth of a core's share against a busy nice-0 thread
 constexpr auto kMinInitiationInterval = std::chrono::milliseconds(20);  // 50 a second per member
 constexpr std::size_t kPopBatch = 64;
 
@@ -77,6 +82,11 @@ std::shared_ptr<const MemberDirectory> HandshakeWorker::members() const {
 }
 
 void HandshakeWorker::run() {
+  // Handshakes yield to forwarding: where this thread shares a core with a datapath (the socket
+  // datapath's loop, an AF_XDP worker, the NIC's softirq), a flood of initiations, each a
+  // Diffie-Hellman until the under-load mode starts, takes the CPU the switch does not use
+  // rather than half of it. (Per-thread nice; failure just leaves the default.)
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kNice);
   std::vector<Item> batch(kPopBatch);
   const MemberDirectory* seen_members = nullptr;
   for (;;) {
@@ -130,13 +140,16 @@ void HandshakeWorker::send(const Endpoint& to, std::span<const std::uint8_t> msg
 
 void HandshakeWorker::refuse(HandshakeRefusal reason, const Endpoint& from, const char* detail) {
   sw_.handshakes.refuse(reason);
-  // One line a second per reason: a flood must not become a flood of log lines.
-  TimePoint& last = last_refusal_log_[static_cast<std::size_t>(reason)];
-  const TimePoint now = Clock::now();
-  if (now - last < std::chrono::seconds(1)) return;
-  last = now;
-  VS_INFO("refused a handshake from %s: %s%s%s", from.to_string().c_str(), std::string(to_string(reason)).c_str(),
-          *detail != 0 ? ": " : "", detail);
+  std::uint64_t held_back = 0;
+  if (!refusal_log_[static_cast<std::size_t>(reason)].admit(Clock::now(), held_back)) return;
+  VS_INFO("refused a handshake from %s: %s%s%s%s", from.to_string().c_str(), std::string(to_string(reason)).c_str(),
+          *detail != 0 ? ": " : "", detail, held_back_note(held_back).c_str());
+}
+
+std::array<LogRateLimit, kHandshakeRefusalCount> HandshakeWorker::make_refusal_budgets() {
+  return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    return std::array<LogRateLimit, kHandshakeRefusalCount>{((void)I, LogRateLimit(1, 5))...};
+  }(std::make_index_sequence<kHandshakeRefusalCount>());
 }
 
 CipherSuite HandshakeWorker::choose_suite(std::uint8_t offered, bool& ok) const noexcept {
@@ -200,7 +213,9 @@ void HandshakeWorker::on_initiation(const Item& item, bool under_load, TimePoint
   handshake::SessionKeys keys;
   std::array<std::uint8_t, v2::response::kSize> response{};
   const std::array<std::uint8_t, 32> psk{};
-  const bool made = key_->create_response(*in, index, {static_cast<std::uint8_t>(suite), mtu}, psk, response, keys);
+  // Noise, then the keypair's key schedules, all before the switch lock.
+  const bool made = key_->create_response(*in, index, {static_cast<std::uint8_t>(suite), mtu}, psk, response, keys) &&
+                    SwitchState::key_keypair(*kp, keys);
   PortEvent event{};
   bool installed = false;
   {
@@ -215,11 +230,12 @@ void HandshakeWorker::on_initiation(const Item& item, bool under_load, TimePoint
   if (!installed) return refuse(HandshakeRefusal::tables_full, item.from, member->name.c_str());
   send(item.from, response);
   bump(sw_.handshakes.accepted);
-  if (event.kind == PortEvent::Kind::joined)
-    VS_INFO("member %s: handshake from %s for network %llu (%s, mtu %u), port %u", member->name.c_str(),
+  std::uint64_t held_back = 0;
+  if (event.kind == PortEvent::Kind::joined && join_log_.admit(now, held_back))
+    VS_INFO("member %s: handshake from %s for network %llu (%s, mtu %u), port %u%s", member->name.c_str(),
             item.from.to_string().c_str(), static_cast<unsigned long long>(in->payload.network),
-            std::string(to_string(suite)).c_str(), mtu, event.port);
-  else
+            std::string(to_string(suite)).c_str(), mtu, event.port, held_back_note(held_back).c_str());
+  else if (event.kind != PortEvent::Kind::joined)
     VS_DEBUG("member %s: new session from %s (port %u)", member->name.c_str(), item.from.to_string().c_str(), event.port);
 }
 
@@ -258,8 +274,10 @@ void HandshakeWorker::on_hello(const Item& item, TimePoint now) {
   send(item.from, reply);
   if (event.kind == PortEvent::Kind::joined) {
     bump(sw_.handshakes.accepted);
-    VS_INFO("port %u joined network %llu from %s (mtu %u, INSECURE)", event.port,
-            static_cast<unsigned long long>(hello.network_id), item.from.to_string().c_str(), mtu);
+    if (std::uint64_t held_back = 0; join_log_.admit(now, held_back))
+      VS_INFO("port %u joined network %llu from %s (mtu %u, INSECURE)%s", event.port,
+              static_cast<unsigned long long>(hello.network_id), item.from.to_string().c_str(), mtu,
+              held_back_note(held_back).c_str());
   }
 }
 
@@ -288,7 +306,7 @@ void HandshakeWorker::on_v1_bye(const Item& item, TimePoint now) {
     }
     sw_.state.remove_port(kp->port, PortEvent::Kind::left, events);
   }
-  for (const auto& e : events) VS_INFO("port %u (%s) left", e.port, e.who.c_str());
+  log_events(events);
 }
 
 void HandshakeWorker::on_unknown_session(const Item& item, TimePoint now) {
@@ -312,17 +330,15 @@ void HandshakeWorker::reply_version_mismatch(const Item& item, protocol::ByeReas
     std::lock_guard lock(sw_.mutex);
     sw_.state.core.count_drop(DropReason::version_mismatch);
   }
-  TimePoint& last = last_refusal_log_[static_cast<std::size_t>(HandshakeRefusal::bad_handshake)];
-  if (now - last >= std::chrono::seconds(1)) {
-    last = now;
+  if (std::uint64_t held_back = 0; version_log_.admit(now, held_back)) {
     if (reason == protocol::ByeReason::authentication_required)
       VS_WARN("client %s speaks the insecure protocol (v1, --insecure); this server requires keys: give the "
-              "client --server-key and --key-file, and list its key in the members file",
-              item.from.to_string().c_str());
+              "client --server-key and --key-file, and list its key in the members file%s",
+              item.from.to_string().c_str(), held_back_note(held_back).c_str());
     else
       VS_WARN("client %s tries to authenticate (protocol v2); this server runs --insecure: start it with "
-              "--key-file and --members",
-              item.from.to_string().c_str());
+              "--key-file and --members%s",
+              item.from.to_string().c_str(), held_back_note(held_back).c_str());
   }
   if (!limiter_.allow(item.from, now)) {
     bump(sw_.handshakes.replies_suppressed);

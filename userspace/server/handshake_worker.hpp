@@ -23,6 +23,7 @@
 #include "shared_switch.hpp"
 #include "vswitch/handshake.hpp"
 #include "vswitch/join_token.hpp"
+#include "vswitch/log_rate_limit.hpp"
 #include "vswitch/members.hpp"
 #include "vswitch/source_rate_limiter.hpp"
 #include "vswitch/unique_fd.hpp"
@@ -93,7 +94,11 @@ class HandshakeWorker {
   SourceRateLimiter limiter_;
   std::unordered_map<noise::PublicKey, MemberState, KeyHash> member_state_;
   TimePoint last_under_load_{};
-  std::array<TimePoint, kHandshakeRefusalCount> last_refusal_log_{};
+  // Log budgets: a flood of refusals or joins costs a few lines a second, with counts.
+  std::array<LogRateLimit, kHandshakeRefusalCount> refusal_log_ = make_refusal_budgets();
+  LogRateLimit version_log_{1, 5};
+  LogRateLimit join_log_{20, 200};
+  static std::array<LogRateLimit, kHandshakeRefusalCount> make_refusal_budgets();
   int reply_fd_ = -1;
 
   mutable std::mutex members_mutex_;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "afxdp_datapath.hpp"
@@ -20,6 +21,7 @@
 #include "vswitch/key_file.hpp"
 #include "vswitch/log.hpp"
 #include "vswitch/protocol.hpp"
+#include "vswitch/underlay_policy.hpp"
 
 using namespace vswitch;
 
@@ -44,11 +46,14 @@ struct Options {
   unsigned fdb_aging = 300;
   std::size_t fdb_max = 65536;
   std::size_t port_max_macs = 1024;
+  std::size_t network_max_macs = 0;
+  unsigned flood_limit = 10000;
   unsigned port_timeout = 75;
   std::size_t max_ports = 1024;
   unsigned mtu = 1500;
   std::string log_level = "info";
   bool no_offload = false, no_udp_gro = false, no_udp_gso = false;
+  std::vector<std::string> allow_underlay, deny_underlay;
 };
 
 int fail(const std::string& message) {
@@ -72,18 +77,18 @@ std::string interface_with_address(const Endpoint& listen) {
 }
 
 Result<std::unique_ptr<Datapath>> open_socket_datapath(const Options& o, const Endpoint& listen,
-                                                       const SwitchConfig& config) {
+                                                       const SwitchConfig& config, const UnderlayPolicy& underlay) {
   const SocketDatapath::Offloads offloads{.udp_gro = !o.no_offload && !o.no_udp_gro,
                                           .udp_gso = !o.no_offload && !o.no_udp_gso};
-  auto dp = SocketDatapath::open(listen, config.mtu, config.max_ports, offloads);
+  auto dp = SocketDatapath::open(listen, config.mtu, config.max_ports, offloads, underlay);
   if (!dp) return dp.error();
   return std::unique_ptr<Datapath>(new SocketDatapath(std::move(dp).value()));
 }
 
 // --datapath: socket, afxdp, or auto (AF_XDP when it can attach, otherwise sockets; says why).
 Result<std::unique_ptr<Datapath>> open_datapath(const Options& o, const Endpoint& listen,
-                                                const SwitchConfig& config) {
-  if (o.datapath == "socket") return open_socket_datapath(o, listen, config);
+                                                const SwitchConfig& config, const UnderlayPolicy& underlay) {
+  if (o.datapath == "socket") return open_socket_datapath(o, listen, config, underlay);
   AfxdpOptions xo;
   xo.iface = o.iface;
   xo.mode = o.xdp_mode == "native" ? XdpMode::native : o.xdp_mode == "generic" ? XdpMode::generic : XdpMode::auto_select;
@@ -93,28 +98,42 @@ Result<std::unique_ptr<Datapath>> open_datapath(const Options& o, const Endpoint
   xo.busy_poll = o.busy_poll;
   xo.batch = o.batch;
   xo.ring_size = o.ring_size;
+  xo.underlay = underlay;
   if (xo.iface.empty() && !listen.is_any_address()) xo.iface = interface_with_address(listen);
   if (xo.iface.empty()) {
     if (o.datapath == "afxdp") return Error{"--datapath afxdp needs --iface (or a --listen address on an interface)"};
     VS_INFO("datapath auto: no --iface and listening on %s; using the socket datapath",
             listen.is_any_address() ? "the any-address" : "an address of no interface");
-    return open_socket_datapath(o, listen, config);
+    return open_socket_datapath(o, listen, config, underlay);
   }
   auto dp = AfxdpDatapath::open(listen, config, xo);
   if (dp) return std::unique_ptr<Datapath>(std::move(dp).value());
   if (o.datapath == "afxdp") return dp.error();
   VS_WARN("datapath auto: AF_XDP unavailable on %s (%s); using the socket datapath", xo.iface.c_str(),
           dp.error().message.c_str());
-  return open_socket_datapath(o, listen, config);
+  return open_socket_datapath(o, listen, config, underlay);
+}
+
+// The members file's mac= pins, as the switch core takes them.
+std::vector<MacPin> pins_of(const MemberDirectory& directory) {
+  std::vector<MacPin> pins;
+  for (const Member& m : directory.members())
+    for (const MacAddr mac : m.macs) pins.push_back({m.network, mac.to_u64(), member_owner(m.key)});
+  return pins;
 }
 
 // SIGHUP and `vswitchctl reload`: a new members file. Members that are gone are told (BYE,
 // revoked) and lose their ports and MAC entries at once; everyone else keeps their sessions.
 std::string reload_members(const std::string& path, SharedSwitch& sw, HandshakeWorker& handshakes, Datapath& datapath) {
+  // SIGHUP (the server loop) and `vswitchctl reload` (the control thread) may overlap: one at a
+  // time, so the file read last is the one in force.
+  static std::mutex one_reload_at_a_time;
+  std::lock_guard serial(one_reload_at_a_time);
   auto list = load_members_file(path);
   if (!list) return list.error().message;
   auto directory = std::make_shared<const MemberDirectory>(std::move(list).value());
   handshakes.set_members(directory);
+  const std::vector<MacPin> pins = pins_of(*directory);  // allocated before the lock
   std::vector<PortEvent> events;
   std::vector<Goodbye> goodbyes;
   {
@@ -126,6 +145,7 @@ std::string reload_members(const std::string& path, SharedSwitch& sw, HandshakeW
     });
     goodbyes = collect_goodbyes(sw.state, gone, protocol::v2::ByeReason::revoked);
     for (const PortIndex port : gone) sw.state.remove_port(port, PortEvent::Kind::revoked, events);
+    sw.state.core.set_pins(pins, Clock::now());
   }
   // The retired keypairs stay intact until this thread's next maintenance tick reclaims them.
   send_goodbyes(datapath.reply_socket(), goodbyes);
@@ -188,6 +208,15 @@ int main(int argc, char** argv) {
   app.add_option("--port-max-macs", o.port_max_macs, "MAC entries per port")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24))
       ->capture_default_str();
+  app.add_option("--network-max-macs", o.network_max_macs,
+                 "MAC entries per network (0: only --fdb-max), so one network cannot fill the table")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 24))
+      ->capture_default_str();
+  app.add_option("--flood-limit", o.flood_limit,
+                 "storm control: flooded frames (broadcast, multicast, unknown unicast) per second per port, "
+                 "0 for no limit")
+      ->check(CLI::Range(0u, 100000000u))
+      ->capture_default_str();
   app.add_option("--port-timeout", o.port_timeout, "seconds of silence before a port is removed")
       ->check(CLI::Range(1u, 86400u))
       ->capture_default_str();
@@ -197,10 +226,19 @@ int main(int argc, char** argv) {
   app.add_option("--mtu", o.mtu, "largest MTU a port may negotiate")
       ->check(CLI::Range(unsigned{protocol::kMinMtu}, unsigned{protocol::kMaxMtu}))
       ->capture_default_str();
+  app.add_option("--allow-underlay", o.allow_underlay,
+                 "only these underlay sources may send (PREFIX: A.B.C.D/LEN, V6/LEN or one address; repeatable): "
+                 "with any allow rule, a source no rule matches is denied; the longest matching prefix wins");
+  app.add_option("--deny-underlay", o.deny_underlay,
+                 "refuse tunnel packets from these underlay sources (PREFIX, repeatable); the longest matching "
+                 "prefix wins. Loopback, multicast, broadcast and the --listen address are always refused");
   add_log_level_option(app, o.log_level);
   CLI11_PARSE(app, argc, argv);
 
   log::set_level(*log::parse_level(o.log_level));
+  // From here on no thread waits for stderr (a pipe to journald may be full); the destructor
+  // writes what is still queued.
+  log::AsyncLogWriter log_writer;
   if (sodium_init() < 0) return fail("libsodium failed to initialise");
   const bool secure = !o.insecure;
   if (secure && (o.key_file.empty() || o.members.empty()))
@@ -213,6 +251,12 @@ int main(int argc, char** argv) {
 
   const auto listen = Endpoint::parse_numeric(o.listen, protocol::kDefaultPort);
   if (!listen) return fail("bad --listen '" + o.listen + "': expected ADDR:PORT or [ADDR6]:PORT");
+  UnderlayPolicy underlay;
+  underlay.set_own_address(*listen);
+  for (const auto& prefix : o.allow_underlay)
+    if (auto s = underlay.add(prefix, UnderlayVerdict::allow); !s) return fail("--allow-underlay: " + s.error().message);
+  for (const auto& prefix : o.deny_underlay)
+    if (auto s = underlay.add(prefix, UnderlayVerdict::deny); !s) return fail("--deny-underlay: " + s.error().message);
 
   std::optional<handshake::ServerHandshake> server_key;
   std::shared_ptr<const MemberDirectory> members;
@@ -232,6 +276,8 @@ int main(int argc, char** argv) {
   config.max_ports = o.max_ports;
   config.fdb_max = o.fdb_max;
   config.port_max_macs = o.port_max_macs;
+  config.network_max_macs = o.network_max_macs;
+  config.flood_per_second = o.flood_limit;
   config.fdb_aging = std::chrono::seconds(o.fdb_aging);
   config.mtu = static_cast<std::uint16_t>(o.mtu);
   SessionConfig sessions;
@@ -245,13 +291,14 @@ int main(int argc, char** argv) {
   route_bpf_logs_to_logger();
   auto signals = SignalFd::create({SIGHUP});  // before any thread, so every thread inherits the mask
   if (!signals) return fail(signals.error().message);
-  auto datapath = open_datapath(o, *listen, config);
+  auto datapath = open_datapath(o, *listen, config, underlay);
   if (!datapath) return fail(datapath.error().message);
   // Last: a control socket that answers means the switch is ready for traffic.
   auto control = ControlServer::listen(o.control);
   if (!control) return fail(control.error().message);
 
   SharedSwitch sw(config, sessions);
+  if (members) sw.state.core.set_pins(pins_of(*members), Clock::now());
   HandshakeWorker handshakes(sw, hc, std::move(server_key), members);
   handshakes.set_reply_socket((*datapath)->reply_socket());
   handshakes.start();

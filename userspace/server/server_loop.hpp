@@ -1,7 +1,8 @@
-// The server's event loop: waits on the datapath (when it is loop-driven), the control socket
-// and the signal fd, and runs the once-a-second maintenance. Datapaths plug in through
-// `Datapath`: the socket datapath is driven by this loop; the AF_XDP datapath runs its own
-// polling workers, and this loop serves its slow-path socket, control and maintenance.
+// The server's event loop: waits on the datapath (when it is loop-driven) and the signal fd,
+// and runs the once-a-second maintenance (MAC aging in slices). The control socket is served by
+// a thread of its own (control_socket.hpp) with the answers this file renders. Datapaths plug
+// in through `Datapath`: the socket datapath is driven by this loop; the AF_XDP datapath runs
+// its own polling workers, and this loop serves its slow-path socket and maintenance.
 #pragma once
 
 #include <functional>

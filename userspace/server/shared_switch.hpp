@@ -2,8 +2,7 @@
 // batch, and only to decide (docs/architecture.md, "What the switch lock protects").
 #pragma once
 
-#include <mutex>
-
+#include "vswitch/hold_timed_mutex.hpp"
 #include "vswitch/switch_state.hpp"
 #include "vswitch/switch_stats.hpp"
 
@@ -13,7 +12,7 @@ struct SharedSwitch {
   SharedSwitch(const SwitchConfig& switch_config, const SessionConfig& session_config)
       : state(switch_config, session_config) {}
   SwitchState state;
-  std::mutex mutex;
+  HoldTimedMutex mutex;
   HandshakeStats handshakes;  // the control thread's counters (atomics: read without the lock)
 };
 

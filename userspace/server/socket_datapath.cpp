@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "vswitch/log.hpp"
 
@@ -22,24 +23,36 @@ constexpr std::size_t kTxCapacity = 1024;
 // Messages opened before the lock is taken for their decisions (a GRO message may hold hundreds).
 constexpr std::size_t kChunk = 256;
 
+// Why a source's datagrams are dropped, if they are.
+std::optional<DropReason> refusal(SourceJudgement judged) {
+  switch (judged) {
+    case SourceJudgement::admitted: return std::nullopt;
+    case SourceJudgement::impossible: return DropReason::bad_source_address;
+    case SourceJudgement::denied: return DropReason::denied_source;
+  }
+  return DropReason::bad_source_address;
+}
+
 }  // namespace
 
 Result<SocketDatapath> SocketDatapath::open(const Endpoint& listen, std::uint16_t mtu, std::size_t max_ports,
-                                            Offloads offloads) {
+                                            Offloads offloads, UnderlayPolicy policy) {
   auto socket = open_udp_socket(listen);
   if (!socket) return socket.error();
   if (offloads.udp_gro && !enable_udp_gro(socket->get())) {
     VS_INFO("UDP GRO unavailable on this kernel; receiving datagram by datagram");
     offloads.udp_gro = false;
   }
-  return SocketDatapath(std::move(socket).value(), mtu, max_ports, offloads);
+  return SocketDatapath(std::move(socket).value(), mtu, max_ports, offloads, std::move(policy));
 }
 
-SocketDatapath::SocketDatapath(UniqueFd socket, std::uint16_t mtu, std::size_t max_ports, Offloads offloads)
+SocketDatapath::SocketDatapath(UniqueFd socket, std::uint16_t mtu, std::size_t max_ports, Offloads offloads,
+                               UnderlayPolicy policy)
     : socket_(std::move(socket)),
       gro_(offloads.udp_gro),
       max_datagram_(protocol::v2::kOverhead + protocol::max_frame_size(mtu)),
       max_ports_(max_ports),
+      policy_(std::move(policy)),
       rx_(gro_ ? kGroBatch : kBatch, buffer_size_for(max_datagram_, gro_), gro_),
       tx_(kTxCapacity) {
   tx_.enable_gso(offloads.udp_gso);
@@ -64,19 +77,25 @@ void SocketDatapath::on_readable(EpochDomain::Reader* reader) noexcept {
       if (n < 0 && errno != EINTR) VS_DEBUG("recvmmsg: %s", std::strerror(errno));
       break;
     }
-    received_messages_ += static_cast<std::uint64_t>(n);
+    bump(received_messages_, static_cast<std::uint64_t>(n));
     const TimePoint now = Clock::now();
     const bool secure = sw_->state.config.secure;
     for (int i = 0; i < n; ++i) {
       const auto idx = static_cast<std::size_t>(i);
+      // The sender before anything else: a refused one's datagrams are counted, never read.
+      const Endpoint from = rx_.source(idx);
+      const std::optional<DropReason> refused = refusal(policy_.judge(from, UnderlayPolicy::Arrival::kernel_socket));
       if (rx_.truncated(idx)) {
-        ++received_;
-        drops_.drop(DropReason::oversize_datagram);
+        bump(received_);
+        drops_.drop(refused.value_or(DropReason::oversize_datagram));
         continue;
       }
-      const Endpoint from = rx_.source(idx);
       for_each_datagram(rx_, idx, [&](std::span<std::uint8_t> datagram) {
-        ++received_;
+        bump(received_);
+        if (refused) {
+          drops_.drop(*refused);
+          return;
+        }
         if (datagram.size() > max_datagram_) {
           drops_.drop(DropReason::oversize_datagram);
           return;
@@ -178,8 +197,8 @@ report::Facts SocketDatapath::facts() const {
           {"batch", std::to_string(rx_.count())},
           {"udp_gro", gro_ ? "on" : "off"},
           {"udp_gso", tx_.gso() ? "on" : read(t.gso_fallbacks) != 0 ? "off (EIO fallback)" : "off"},
-          {"rx_datagrams", std::to_string(received_)},
-          {"rx_messages", std::to_string(received_messages_)},
+          {"rx_datagrams", std::to_string(read(received_))},
+          {"rx_messages", std::to_string(read(received_messages_))},
           {"tx_trains", std::to_string(read(t.trains))},
           {"tx_train_datagrams", std::to_string(read(t.train_datagrams))}};
 }

@@ -13,11 +13,13 @@
 #include <vector>
 
 #include "shared_switch.hpp"
+#include "vswitch/counter.hpp"
 #include "vswitch/data_plane.hpp"
 #include "server_loop.hpp"
 #include "vswitch/endpoint.hpp"
 #include "vswitch/result.hpp"
 #include "vswitch/udp_batch.hpp"
+#include "vswitch/underlay_policy.hpp"
 #include "vswitch/unique_fd.hpp"
 
 namespace vswitch {
@@ -31,7 +33,10 @@ class SocketDatapath final : public Datapath {
     bool udp_gso = true;
   };
 
-  static Result<SocketDatapath> open(const Endpoint& listen, std::uint16_t mtu, std::size_t max_ports, Offloads offloads);
+  // `policy`: whose datagrams are read at all; the others are dropped first thing and counted
+  // (bad_source_address, denied_source).
+  static Result<SocketDatapath> open(const Endpoint& listen, std::uint16_t mtu, std::size_t max_ports, Offloads offloads,
+                                     UnderlayPolicy policy);
 
   int fd() const noexcept override { return socket_.get(); }
   // Drains what the socket holds (bounded, so control and timers still get their turn).
@@ -39,10 +44,10 @@ class SocketDatapath final : public Datapath {
   Status start(SharedSwitch& sw, HandshakeWorker& handshakes) override;
   int reply_socket() const noexcept override { return socket_.get(); }
   report::Facts facts() const override;
-  std::uint64_t received() const noexcept { return received_; }
+  std::uint64_t received() const noexcept { return read(received_); }
 
  private:
-  SocketDatapath(UniqueFd socket, std::uint16_t mtu, std::size_t max_ports, Offloads offloads);
+  SocketDatapath(UniqueFd socket, std::uint16_t mtu, std::size_t max_ports, Offloads offloads, UnderlayPolicy policy);
   void process(TimePoint now) noexcept;
   void transmit() noexcept;
   std::span<std::uint8_t> arena_take(std::size_t n) noexcept;
@@ -52,6 +57,7 @@ class SocketDatapath final : public Datapath {
   bool gro_;
   std::size_t max_datagram_;
   std::size_t max_ports_;
+  UnderlayPolicy policy_;
   UdpRxBatch rx_;
   UdpTxBatch tx_;
   SharedSwitch* sw_ = nullptr;
@@ -62,8 +68,9 @@ class SocketDatapath final : public Datapath {
   std::vector<std::uint8_t> arena_;  // flood copies and replies until the next flush
   std::size_t arena_used_ = 0;
   DropTally drops_;
-  std::uint64_t received_ = 0;           // datagrams
-  std::uint64_t received_messages_ = 0;  // receive messages (fewer with GRO)
+  // Read by the control socket's thread (facts()): relaxed atomics, one writer.
+  Relaxed<std::uint64_t> received_{0};           // datagrams
+  Relaxed<std::uint64_t> received_messages_{0};  // receive messages (fewer with GRO)
 };
 
 }  // namespace vswitch

@@ -51,6 +51,19 @@ Status clear_stale_program(int ifindex, const std::string& ifname) {
   return Ok{};
 }
 
+Status load_underlay_rules(const vswitch_xdp* skel, const UnderlayPolicy& policy) {
+  const int fd = bpf_map__fd(skel->maps.underlay_rules);
+  for (const UnderlayRule& rule : policy.trie_entries()) {
+    vswitch_underlay_key key{};
+    key.prefixlen = rule.prefix_len;
+    std::memcpy(key.addr, rule.address.data(), sizeof key.addr);
+    const auto verdict = static_cast<__u8>(rule.verdict);
+    if (bpf_map_update_elem(fd, &key, &verdict, BPF_ANY) != 0)
+      return errno_error("cannot load underlay prefix " + rule.prefix_text() + " into the XDP program");
+  }
+  return Ok{};
+}
+
 int attach_link(const vswitch_xdp* skel, int ifindex, __u32 flags) {
   bpf_link_create_opts opts{};
   opts.sz = sizeof opts;
@@ -87,7 +100,7 @@ void route_bpf_logs_to_logger() {
 }
 
 Result<XdpProgram> XdpProgram::attach(const std::string& ifname, const Endpoint& listen, XdpMode mode,
-                                      std::uint32_t max_packet) {
+                                      std::uint32_t max_packet, const UnderlayPolicy& policy) {
   XdpProgram p;
   p.ifindex_ = static_cast<int>(if_nametoindex(ifname.c_str()));
   if (p.ifindex_ == 0) return Error{"interface '" + ifname + "' not found"};
@@ -95,6 +108,7 @@ Result<XdpProgram> XdpProgram::attach(const std::string& ifname, const Endpoint&
   if (p.skel_ == nullptr) return errno_error("cannot open the XDP program");
   p.skel_->rodata->cfg_port = listen.port();
   p.skel_->rodata->cfg_max_len = max_packet;
+  p.skel_->rodata->cfg_default_deny = policy.default_verdict() == UnderlayVerdict::deny;
   if (listen.family() == AF_INET) {  // 0.0.0.0 leaves the filter off
     p.skel_->rodata->cfg_addr4 =
         reinterpret_cast<const sockaddr_in*>(listen.sockaddr_ptr())->sin_addr.s_addr;
@@ -105,6 +119,7 @@ Result<XdpProgram> XdpProgram::attach(const std::string& ifname, const Endpoint&
   }
   if (const int rc = vswitch_xdp__load(p.skel_); rc != 0)
     return errno_error("cannot load the XDP program" + hint(-rc), -rc);
+  if (auto s = load_underlay_rules(p.skel_, policy); !s) return s.error();
   if (auto s = clear_stale_program(p.ifindex_, ifname); !s) return s.error();
 
   int fd = -EOPNOTSUPP;

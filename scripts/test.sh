@@ -9,14 +9,14 @@ bash scripts/build.sh
 
 echo "== under AddressSanitizer + UndefinedBehaviorSanitizer: unit tests, and the AF_XDP"
 echo "   datapath end to end (threads, UMEM bookkeeping, shutdown)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVSWITCH_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVSWITCH_SANITIZE=ON -DVSWITCH_WERROR=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
 (cd build-asan && ctest -L unit --output-on-failure &&
   ctest --output-on-failure -R 'e2e\.(switching|resilience|security)\.afxdp-native$|e2e\.xdp_attach|e2e\.offloads\.socket$')
 
 echo "== under ThreadSanitizer: unit tests, and the scenarios whose threads share state (AF_XDP"
 echo "   workers and the control thread on the switch lock, the handshake queue, the client's threads)"
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVSWITCH_TSAN=ON >/dev/null
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVSWITCH_TSAN=ON -DVSWITCH_WERROR=ON >/dev/null
 cmake --build build-tsan -j"$(nproc)" --target unit_tests vswitch vport vswitchctl
 (cd build-tsan && export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" &&
   ctest -L unit --output-on-failure &&

@@ -11,6 +11,7 @@
 #include "vswitch/cli_options.hpp"
 #include "vswitch/key_file.hpp"
 #include "vswitch/log.hpp"
+#include "vswitch/systemd_notify.hpp"
 #include "vswitch/network_id.hpp"
 #include "vswitch/protocol.hpp"
 
@@ -165,5 +166,10 @@ int main(int argc, char** argv) {
   VS_INFO("data path: %s; tap offloads: %s; tap queues: %zu", off.summary().c_str(),
           tap->offload_summary().c_str(), tap->queues());
   PortClient client(*tap, config, std::move(handshake));
-  return client.run(*signals);
+  // Ready once the TAP exists: the OS can configure it while the client joins.
+  const SystemdNotifier systemd;
+  systemd.notify("READY=1\nSTATUS=" + tap->name() + " up, server " + server->to_string());
+  const int rc = client.run(*signals);
+  systemd.notify("STOPPING=1");
+  return rc;
 }

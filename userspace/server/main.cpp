@@ -21,6 +21,7 @@
 #include "vswitch/key_file.hpp"
 #include "vswitch/log.hpp"
 #include "vswitch/protocol.hpp"
+#include "vswitch/systemd_notify.hpp"
 #include "vswitch/underlay_policy.hpp"
 
 using namespace vswitch;
@@ -303,10 +304,19 @@ int main(int argc, char** argv) {
   handshakes.set_reply_socket((*datapath)->reply_socket());
   handshakes.start();
   if (auto s = (*datapath)->start(sw, handshakes); !s) return fail(s.error().message);
+  SystemdNotifier systemd;
+  const auto facts = (*datapath)->facts();
+  const std::string status = std::string("listening on ") + listen->to_string() + ", datapath " + facts.front().second;
   ServerLoopHooks hooks;
   if (secure)
-    hooks.reload = [&, path = o.members] { return reload_members(path, sw, handshakes, **datapath); };
-  const auto facts = (*datapath)->facts();
+    hooks.reload = [&, path = o.members] {
+      systemd.reloading();
+      std::string error = reload_members(path, sw, handshakes, **datapath);
+      systemd.notify(error.empty() ? "READY=1\nSTATUS=" + status : "READY=1\nSTATUS=" + status + "; last reload failed: " + error);
+      return error;
+    };
+  hooks.ready = [&] { systemd.notify("READY=1\nSTATUS=" + status); };
+  hooks.tick = [&](TimePoint now) { systemd.watchdog_tick(now); };
   if (secure)
     VS_INFO("vswitch listening on %s (datapath %s, protocol v2, %zu member(s)), public key %s, control %s",
             listen->to_string().c_str(), facts.front().second.c_str(), members->members().size(),
@@ -316,6 +326,7 @@ int main(int argc, char** argv) {
             "control %s",
             listen->to_string().c_str(), facts.front().second.c_str(), o.control.c_str());
   const int sig = run_server_loop(sw, **datapath, handshakes, *control, *signals, hooks);
+  systemd.notify("STOPPING=1");
   (*datapath)->stop();
   handshakes.stop();
   std::vector<Goodbye> goodbyes;

@@ -134,6 +134,7 @@ int run_server_loop(SharedSwitch& sw, Datapath& datapath, HandshakeWorker& hands
     ControlServer& control;
     ~StopControlOnReturn() { control.stop(); }
   } stop_control{control};
+  if (hooks.ready) hooks.ready();
   // fds[0] is ignored by poll when the datapath runs its own workers (fd -1).
   pollfd fds[2] = {{datapath.fd(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
   for (;;) {
@@ -155,6 +156,7 @@ int run_server_loop(SharedSwitch& sw, Datapath& datapath, HandshakeWorker& hands
       }
     }
     if (fds[0].revents != 0) datapath.on_readable(reader);
+    if (hooks.tick) hooks.tick(Clock::now());
     if (const TimePoint now = Clock::now(); now >= next_maintenance) {
       {
         std::lock_guard lock(sw.mutex);

@@ -45,6 +45,10 @@ class Datapath {
 struct ServerLoopHooks {
   // `vswitchctl reload` and SIGHUP: empty on success, else the error (old settings kept).
   std::function<std::string()> reload;
+  // Once the datapath and the control socket serve (systemd's READY=1).
+  std::function<void()> ready;
+  // Each pass of the loop, at least once a second (systemd's watchdog).
+  std::function<void(TimePoint)> tick;
 };
 
 // Runs until SIGINT/SIGTERM. Returns the signal that stopped it.

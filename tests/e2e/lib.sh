@@ -99,7 +99,19 @@ finish() {  # leak check, then the summary line CI reads
 }
 
 # IDs of the loaded vswitch XDP programs (sorted), to tell what a run left behind.
-xdp_programs() { bpftool prog show name vswitch_xdp 2>/dev/null | grep -o '^[0-9]*' | sort; }
+# Ids of vswitch XDP programs, except those another run's live process holds (a run beside this
+# one, e.g. CI and a developer's test, must not count as this run's leak). A process holds a
+# program through a prog or link fd, whose fdinfo names the program's id.
+xdp_programs() {
+  local id holders pid
+  for id in $(bpftool prog show name vswitch_xdp 2>/dev/null | grep -o '^[0-9]*'); do
+    holders=$(grep -lsE "^prog_id:[[:space:]]+$id\$" /proc/[0-9]*/fdinfo/* 2>/dev/null | cut -d/ -f3 | sort -u)
+    for pid in $holders; do
+      grep -qF -- "$WORK" "/proc/$pid/cmdline" 2>/dev/null || continue 2
+    done
+    echo "$id"
+  done | sort
+}
 XDP_PROGS_BEFORE=$(xdp_programs)
 
 require_root() {

@@ -37,6 +37,28 @@ expect_error "vport --mtu too small" "mtu" n $P-c1 "$VP" --insecure --server $SR
 expect_error "vport --network garbage" "bad --network" n $P-c1 "$VP" --insecure --server $SRV_IP --network 12z
 expect_error "vport --ip garbage" "bad" n $P-c1 "$VP" --insecure --server $SRV_IP --tap vs9 --ip 198.19.0.300/24
 expect_error "vport without --server" "server" "$VP" --insecure
+# Test that config files report the file and line of what is wrong, and that the command line
+# overrides them.
+printf '# a server\ninsecure = true\nfdb-max = 0\n' >"$WORK/bad-value.conf"
+printf 'insecure = true\n\nbogus-key = 1\n' >"$WORK/bad-key.conf"
+printf 'insecure = true\nlisten 198.18.0.1\n' >"$WORK/bad-line.conf"
+expect_error "vswitch --config with a bad value names its line" "bad-value.conf:3: --fdb-max" "$VS" --config "$WORK/bad-value.conf"
+expect_error "vswitch --config with an unknown key names its line" "bad-key.conf:3: unknown key 'bogus-key'" \
+  "$VS" --config "$WORK/bad-key.conf"
+expect_error "vswitch --config with a malformed line names its line" "bad-line.conf:2: expected 'key = value'" \
+  "$VS" --config "$WORK/bad-line.conf"
+expect_error "vport --config with an unknown key" "bad-key.conf:3: unknown key" "$VP" --config "$WORK/bad-key.conf"
+expect_error "vswitch --config of a missing file" "cannot read the config file" "$VS" --config "$WORK/none.conf"
+printf 'insecure = true\nlisten = 198.18.9.9:%s\ndatapath = socket\ncontrol = %s\n' "$PORT" "$WORK/cfg.sock" >"$WORK/good.conf"
+expect_error "vswitch reads --listen from its config file" "cannot listen on 198.18.9.9" \
+  n $NS_SRV "$VS" --config "$WORK/good.conf"
+ip netns exec $NS_SRV "$VS" --config "$WORK/good.conf" --listen $SRV_IP:$PORT >"$WORK/cfg-server.log" 2>&1 &
+cfg_server=$!
+PIDS+=("$cfg_server")
+check "the command line overrides the file (--listen), the rest comes from it (--control)" \
+  wait_for 5 grep -q "listening on $SRV_IP:$PORT .*control $WORK/cfg.sock" "$WORK/cfg-server.log"
+kill "$cfg_server"
+wait "$cfg_server" 2>/dev/null
 expect_error "vswitchctl with no server" "cannot connect" "$BIN_DIR/vswitchctl" --control "$WORK/none.sock" ports
 expect_error "vswitchctl unknown command" "ports" "$BIN_DIR/vswitchctl" --control "$WORK/none.sock" bogus
 

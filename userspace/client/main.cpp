@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
                "run TAP -> server on a thread of its own (default: both directions in one thread, "
                "which measured as fast with offloads and 2x faster without on 2 cores)");
   add_log_level_option(app, o.log_level);
-  CLI11_PARSE(app, argc, argv);
+  if (const int rc = parse_command_line(app, argc, argv, "vport"); rc >= 0) return rc;
 
   log::set_level(*log::parse_level(o.log_level));
   log::AsyncLogWriter log_writer;  // the TAP and UDP threads never wait for stderr

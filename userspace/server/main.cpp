@@ -234,7 +234,7 @@ int main(int argc, char** argv) {
                  "refuse tunnel packets from these underlay sources (PREFIX, repeatable); the longest matching "
                  "prefix wins. Loopback, multicast, broadcast and the --listen address are always refused");
   add_log_level_option(app, o.log_level);
-  CLI11_PARSE(app, argc, argv);
+  if (const int rc = parse_command_line(app, argc, argv, "vswitch"); rc >= 0) return rc;
 
   log::set_level(*log::parse_level(o.log_level));
   // From here on no thread waits for stderr (a pipe to journald may be full); the destructor

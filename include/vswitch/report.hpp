@@ -20,6 +20,10 @@ enum class Format { text, json };
 // Datapath facts shown by `stats` (name, mode, per-queue counters...), in display order.
 using Facts = std::vector<std::pair<std::string, std::string>>;
 
+// The "format" of every --json answer: raised only when a key changes meaning or goes away
+// (new keys may appear without it).
+inline constexpr unsigned kJsonFormat = 1;
+
 struct PortRow {
   PortIndex id = kNoPort;
   bool secure = false;
@@ -72,6 +76,10 @@ StatsRow snapshot_stats(const SwitchState& state, const HandshakeStats& handshak
 std::string ports(const std::vector<PortRow>& rows, Format format);
 std::string fdb(std::vector<FdbRow> rows, Format format);
 std::string stats(const StatsRow& row, const Facts& datapath, Format format);
+// `vswitchctl show`: the server (`server`: public key, listen address, protocol), its datapath,
+// and per network the members online, like `wg show`.
+std::string show(const Facts& server, const Facts& datapath, const StatsRow& stats, const std::vector<PortRow>& rows,
+                 Format format);
 
 // JSON string literal with escaping.
 std::string json_string(std::string_view text);

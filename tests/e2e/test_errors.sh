@@ -60,6 +60,13 @@ check "the command line overrides the file (--listen), the rest comes from it (-
 kill "$cfg_server"
 wait "$cfg_server" 2>/dev/null
 expect_error "vswitchctl with no server" "cannot connect" "$BIN_DIR/vswitchctl" --control "$WORK/none.sock" ports
+"$BIN_DIR/vswitchctl" --control "$WORK/none.sock" show >/dev/null 2>&1
+check "vswitchctl exits 7 when no server answers" test $? == 7
+"$BIN_DIR/vswitchctl" --control "$WORK/none.sock" bogus >/dev/null 2>&1
+check "vswitchctl exits 2 on a usage error" test $? == 2
+for b in vswitch vport vswitchctl; do
+  check "$b --version" bash -c "'$BIN_DIR/$b' --version | grep -qx '$b [0-9.]*'"
+done
 expect_error "vswitchctl unknown command" "ports" "$BIN_DIR/vswitchctl" --control "$WORK/none.sock" bogus
 
 # Test that environment problems get a clear message.

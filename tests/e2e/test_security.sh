@@ -62,6 +62,13 @@ check "the server tells the two NATed members apart by session, not address ($na
 check "ports show member names and the cipher suite" bash -c \
   "$BIN_DIR/vswitchctl --control $CTL_SOCK ports --json | jq -e '[.ports[].member] | sort == [\"c1\",\"c2\",\"c4\",\"c5\"]' >/dev/null"
 
+check "vswitchctl show names the server's key and the members online per network" bash -c \
+  "$BIN_DIR/vswitchctl --control $CTL_SOCK show | grep -qF 'public key: $SRV_PUB' &&
+   $BIN_DIR/vswitchctl --control $CTL_SOCK show | grep -q 'network 1: 4 member(s) online'"
+check "vswitchctl show --json carries a format version and every member" bash -c \
+  "$BIN_DIR/vswitchctl --control $CTL_SOCK show --json |
+   jq -e '.format == 1 and ([.networks[].members[].member] | sort == [\"c1\",\"c2\",\"c4\",\"c5\"])' >/dev/null"
+
 # Test that a ping's payload pattern crosses the underlay only encrypted (and that the capture
 # would have seen it: the receiving TAP shows it in clear).
 pattern=5eca1ab1edc0ffee5eca1ab1edc0ffee

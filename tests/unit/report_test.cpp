@@ -74,7 +74,7 @@ TEST(Report, FdbShowsLiveEntriesOnly) {
             std::string::npos);
   EXPECT_NE(report::fdb(whole_fdb(f.state.core, kT0), report::Format::json).find("\"mac\":\"02:00:00:00:00:01\""),
             std::string::npos);
-  EXPECT_EQ(report::fdb(whole_fdb(f.state.core, kT0 + 301s), report::Format::json), "{\"fdb\":[]}\n");
+  EXPECT_EQ(report::fdb(whole_fdb(f.state.core, kT0 + 301s), report::Format::json), "{\"format\":1,\"fdb\":[]}\n");
 }
 
 TEST(Report, FdbInPiecesSeesEveryEntryOnce) {
@@ -117,3 +117,45 @@ TEST(Report, StatsIncludeDatapathFactsEveryDropReasonAndHandshakeRefusal) {
 }
 
 TEST(Report, JsonStringEscapes) { EXPECT_EQ(report::json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\""); }
+
+TEST(Report, ShowGroupsMembersByNetworkWithAFormatVersion) {
+  std::vector<report::PortRow> rows(3);
+  rows[0] = {};
+  rows[0].id = 7;
+  rows[0].secure = true;
+  rows[0].active = true;
+  rows[0].member = "bob";
+  rows[0].public_key = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=";
+  rows[0].suite = "aes-256-gcm";
+  rows[0].endpoint = "198.18.0.12:40000";
+  rows[0].network = 2;
+  rows[1] = rows[0];
+  rows[1].id = 3;
+  rows[1].member = "alice";
+  rows[1].network = 1;
+  rows[2] = rows[0];
+  rows[2].id = 9;
+  rows[2].member = "carol";
+  rows[2].active = false;
+  report::StatsRow stats;
+  stats.ports = 3;
+  stats.fdb_entries = 5;
+  stats.fdb_max = 65536;
+  const report::Facts server{{"public key", "SERVERKEY="}, {"listening", "198.18.0.1:9797"}};
+  const report::Facts datapath{{"datapath", "socket"}};
+  const std::string text = report::show(server, datapath, stats, rows, report::Format::text);
+  EXPECT_NE(text.find("public key: SERVERKEY="), std::string::npos) << text;
+  EXPECT_NE(text.find("datapath: socket"), std::string::npos);
+  EXPECT_NE(text.find("network 1: 1 member(s) online"), std::string::npos) << text;
+  EXPECT_NE(text.find("network 2: 2 member(s) online"), std::string::npos) << text;
+  EXPECT_LT(text.find("alice"), text.find("bob"));  // network 1 first
+  EXPECT_LT(text.find("bob"), text.find("carol"));   // then by port
+  EXPECT_NE(text.find("(unconfirmed)"), std::string::npos);
+  const std::string json = report::show(server, datapath, stats, rows, report::Format::json);
+  EXPECT_EQ(json.rfind("{\"format\":1,\"server\":{\"public key\":\"SERVERKEY=\"", 0), 0u) << json;
+  EXPECT_NE(json.find("\"networks\":[{\"network\":1,\"members\":[{\"port\":3,\"member\":\"alice\""), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("{\"network\":2,\"members\":[{\"port\":7"), std::string::npos) << json;
+  EXPECT_EQ(report::show(server, datapath, stats, {}, report::Format::json).find("\"networks\":[]"),
+            report::show(server, datapath, stats, {}, report::Format::json).find("\"networks\":"));
+}

@@ -47,6 +47,7 @@ int fail(const std::string& message) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"vport: connects this host to a vswitch through a TAP device"};
+  app.set_version_flag("--version", "vport " VSWITCH_VERSION);
   app.add_option("--server", o.server, "the vswitch: HOST:PORT or [ADDR6]:PORT")->required();
   auto* insecure = app.add_flag("--insecure", o.insecure,
                                 "run the unauthenticated, unencrypted protocol v1 (the server must run --insecure too)");

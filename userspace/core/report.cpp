@@ -116,7 +116,7 @@ StatsRow snapshot_stats(const SwitchState& state, const HandshakeStats& h) {
 
 std::string ports(const std::vector<PortRow>& rows, Format format) {
   if (format == Format::json) {
-    std::string out = "{\"ports\":[";
+    std::string out = "{\"format\":" + u64(kJsonFormat) + ",\"ports\":[";
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const PortRow& p = rows[i];
       out += (i ? "," : "") + std::string("{\"id\":") + u64(p.id) + ",\"member\":" + json_string(p.member) +
@@ -141,12 +141,65 @@ std::string ports(const std::vector<PortRow>& rows, Format format) {
   return table(table_rows) + std::to_string(rows.size()) + " port(s)\n";
 }
 
+std::string show(const Facts& server, const Facts& datapath, const StatsRow& stats, const std::vector<PortRow>& rows,
+                 Format format) {
+  std::vector<const PortRow*> sorted;
+  for (const PortRow& p : rows) sorted.push_back(&p);
+  std::sort(sorted.begin(), sorted.end(), [](const PortRow* a, const PortRow* b) {
+    return a->network != b->network ? a->network < b->network : a->id < b->id;
+  });
+  if (format == Format::json) {
+    auto object = [](const Facts& facts) {
+      std::string o = "{";
+      for (std::size_t i = 0; i < facts.size(); ++i)
+        o += (i ? "," : "") + json_string(facts[i].first) + ":" + json_string(facts[i].second);
+      return o + "}";
+    };
+    std::string out = "{\"format\":" + u64(kJsonFormat) + ",\"server\":" + object(server) +
+                      ",\"datapath\":" + object(datapath) + ",\"ports\":" + u64(stats.ports) +
+                      ",\"fdb_entries\":" + u64(stats.fdb_entries) + ",\"fdb_max\":" + u64(stats.fdb_max) +
+                      ",\"networks\":[";
+    for (std::size_t i = 0; i < sorted.size();) {
+      const std::uint64_t net = sorted[i]->network;
+      out += (out.back() == '[' ? "" : ",") + std::string("{\"network\":") + u64(net) + ",\"members\":[";
+      for (bool first = true; i < sorted.size() && sorted[i]->network == net; ++i, first = false) {
+        const PortRow& p = *sorted[i];
+        out += (first ? "" : ",") + std::string("{\"port\":") + u64(p.id) + ",\"member\":" + json_string(p.member) +
+               ",\"public_key\":" + json_string(p.public_key) + ",\"endpoint\":" + json_string(p.endpoint) +
+               ",\"suite\":" + json_string(p.suite) + ",\"last_handshake_s\":" + fixed(p.handshake_s, 3) +
+               ",\"macs\":" + u64(p.macs) + ",\"rx_bytes\":" + u64(p.rx_bytes) +
+               ",\"tx_bytes\":" + u64(p.tx_bytes) + "}";
+      }
+      out += "]}";
+    }
+    return out + "]}\n";
+  }
+  std::string out = "server:\n";
+  for (const auto& [k, v] : server) out += "  " + k + ": " + v + "\n";
+  if (!datapath.empty()) out += "  datapath: " + datapath.front().second + "\n";
+  out += "  ports: " + u64(stats.ports) + ", MAC entries: " + u64(stats.fdb_entries) + " of " + u64(stats.fdb_max) + "\n";
+  for (std::size_t i = 0; i < sorted.size();) {
+    const std::uint64_t net = sorted[i]->network;
+    std::size_t n = 0;
+    while (i + n < sorted.size() && sorted[i + n]->network == net) ++n;
+    out += "\nnetwork " + u64(net) + ": " + u64(n) + " member(s) online\n";
+    for (; n > 0; --n, ++i) {
+      const PortRow& p = *sorted[i];
+      out += "  " + (p.secure ? p.member + " (" + short_key(p.public_key) + ")" : "port " + u64(p.id)) + "\n";
+      out += "    endpoint: " + p.endpoint + ", " + p.suite + (p.active ? "" : " (unconfirmed)") + "\n";
+      out += "    latest handshake: " + fixed(p.handshake_s, 0) + " s ago, MACs: " + u64(p.macs) +
+             ", transfer: " + u64(p.rx_bytes) + " B received, " + u64(p.tx_bytes) + " B sent\n";
+    }
+  }
+  return out;
+}
+
 std::string fdb(std::vector<FdbRow> rows, Format format) {
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
     return a.network != b.network ? a.network < b.network : a.mac < b.mac;
   });
   if (format == Format::json) {
-    std::string out = "{\"fdb\":[";
+    std::string out = "{\"format\":" + u64(kJsonFormat) + ",\"fdb\":[";
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const auto& e = rows[i];
       out += (i ? "," : "") + std::string("{\"network\":") + u64(e.network) +
@@ -209,7 +262,7 @@ std::string stats(const StatsRow& row, const Facts& datapath, Format format) {
       {"lock_holds_over_1ms", row.lock.over_1ms},
   };
   if (format == Format::json) {
-    std::string out = "{\"mode\":" + json_string(row.secure ? "secure" : "insecure") + ",\"datapath\":{";
+    std::string out = "{\"format\":" + u64(kJsonFormat) + ",\"mode\":" + json_string(row.secure ? "secure" : "insecure") + ",\"datapath\":{";
     for (std::size_t i = 0; i < datapath.size(); ++i)
       out += (i ? "," : "") + json_string(datapath[i].first) + ":" + json_string(datapath[i].second);
     out += "},\"counters\":{";

@@ -89,19 +89,29 @@ int pubkey() {
 
 }  // namespace
 
+// Exit statuses (documented in vswitchctl(8)): 0 done, 1 the request failed, 2 usage, 7 no
+// server answers on the control socket (as systemctl's "not running").
+constexpr int kFailed = 1, kUsage = 2, kNotRunning = 7;
+
 int main(int argc, char** argv) {
   std::string path = vswitch::kDefaultControlPath;
   bool json = false;
   std::string what;
   CLI::App app{"vswitchctl: inspect a running vswitch, make keys"};
+  app.set_version_flag("--version", "vswitchctl " VSWITCH_VERSION);
   app.add_option("--control", path, "the server's control socket")->capture_default_str();
-  app.add_flag("--json", json, "machine-readable output (stable keys)");
+  app.add_flag("--json", json, "machine-readable output (stable keys, a \"format\" version)");
   app.add_option("what", what,
-                 "ports | fdb | stats | reload (asks the server) | genkey | pubkey (keys; no server needed)")
+                 "show | ports | fdb | stats | reload (ask the server) | genkey | pubkey (keys; no server needed)")
       ->required()
-      ->check(CLI::IsMember({"ports", "fdb", "stats", "reload", "genkey", "pubkey"}));
+      ->check(CLI::IsMember({"show", "ports", "fdb", "stats", "reload", "genkey", "pubkey"}));
   app.allow_extras(false);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kUsage;
+  }
 
   if (what == "genkey" || what == "pubkey") {
     if (sodium_init() < 0) return fail("cannot initialise libsodium");
@@ -109,12 +119,13 @@ int main(int argc, char** argv) {
   }
   auto answer = vswitch::control_request(path, json ? what + " json" : what);
   if (!answer) {
+    const int err = errno;
     std::fprintf(stderr, "vswitchctl: %s\n", answer.error().message.c_str());
-    return 1;
+    return err == ENOENT || err == ECONNREFUSED ? kNotRunning : kFailed;
   }
   if (answer->starts_with("error:")) {
     std::fprintf(stderr, "vswitchctl: %s", answer->c_str());
-    return 1;
+    return kFailed;
   }
   std::fwrite(answer->data(), 1, answer->size(), stdout);
   return 0;

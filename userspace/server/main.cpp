@@ -160,6 +160,7 @@ std::string reload_members(const std::string& path, SharedSwitch& sw, HandshakeW
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"vswitch: a layer-2 switch whose ports are vport clients across the internet"};
+  app.set_version_flag("--version", "vswitch " VSWITCH_VERSION);
   app.add_option("--listen", o.listen, "UDP address to listen on: ADDR:PORT or [ADDR6]:PORT")
       ->capture_default_str();
   auto* insecure = app.add_flag("--insecure", o.insecure,
@@ -315,6 +316,9 @@ int main(int argc, char** argv) {
       systemd.notify(error.empty() ? "READY=1\nSTATUS=" + status : "READY=1\nSTATUS=" + status + "; last reload failed: " + error);
       return error;
     };
+  hooks.identity = {{"public key", secure ? public_key : std::string("none (--insecure: protocol v1)")},
+                    {"listening", listen->to_string()},
+                    {"protocol", secure ? "v2 (Noise IKpsk2, " + o.cipher + ")" : std::string("v1, INSECURE")}};
   hooks.ready = [&] { systemd.notify("READY=1\nSTATUS=" + status); };
   hooks.tick = [&](TimePoint now) { systemd.watchdog_tick(now); };
   if (secure)

@@ -41,6 +41,16 @@ std::string answer(SharedSwitch& sw, const Datapath& datapath, const ServerLoopH
     }
     return report::fdb(std::move(rows), format);
   }
+  if (request == "show") {
+    std::vector<report::PortRow> rows;
+    report::StatsRow row;
+    {
+      std::lock_guard lock(sw.mutex);
+      rows = report::snapshot_ports(sw.state, now);
+      row = report::snapshot_stats(sw.state, sw.handshakes);
+    }
+    return report::show(hooks.identity, datapath.facts(), row, rows, format);
+  }
   if (request == "stats") {
     report::StatsRow row;
     {

@@ -49,6 +49,8 @@ struct ServerLoopHooks {
   std::function<void()> ready;
   // Each pass of the loop, at least once a second (systemd's watchdog).
   std::function<void(TimePoint)> tick;
+  // For `vswitchctl show`: public key, listen address, protocol.
+  report::Facts identity;
 };
 
 // Runs until SIGINT/SIGTERM. Returns the signal that stopped it.

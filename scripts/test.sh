@@ -45,6 +45,9 @@ fuzz replay_window_fuzz 10
 fuzz members_fuzz 10
 fuzz key_fuzz 10
 
-echo "== all tests (unit + end-to-end)"
-cd build
-ctest --output-on-failure
+echo "== all tests (unit, install, end-to-end)"
+(cd build && ctest --output-on-failure)
+
+echo "== the Debian package: built (Release), no lintian errors, installed with dpkg -i, purged"
+deb=$(bash scripts/package.sh | tail -n1)
+bash tests/install/test_package.sh "$deb"

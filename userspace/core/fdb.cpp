@@ -36,8 +36,7 @@ Fdb::Fdb(const FdbConfig& config) : config_(config) {
   pool_ = static_cast<Entry*>(p);
   // Constructing every entry also faults every page in now, not on the per-frame path.
   std::uninitialized_value_construct_n(pool_, config.max_entries);
-  // Load factor <= 1/2 keeps probe chains short even when the table is full.
-  index_.assign(std::bit_ceil(std::max<std::size_t>(16, config.max_entries * 2)), kEmpty);
+  index_.assign(std::bit_ceil(std::max<std::size_t>(16, config.max_entries * kIndexSlotsPerEntry)), kEmpty);
   mask_ = index_.size() - 1;
   free_.reserve(config.max_entries);
   for (std::size_t i = config.max_entries; i-- > 0;) free_.push_back(static_cast<std::uint32_t>(i));

@@ -248,6 +248,7 @@ ports_are() { [[ $(port_count) == "$1" ]]; }
 # reach the file as they arrive (libpcap otherwise hands them over in blocks, up to a second late).
 capture() {
   local ns=$1 iface=$2 file=$3; shift 3
+  rm -f "$file.log"  # an earlier capture's "listening on" must not pass for this one's
   ip netns exec "$ns" timeout 60 tcpdump -i "$iface" -n -p -U --immediate-mode -w "$file" "$@" 2>"$file.log" &
   CAPTURE_PID=$!
   PIDS+=("$CAPTURE_PID")

@@ -21,6 +21,9 @@ csum_errors() { n "$P-c$1" awk '/^Tcp:/ && ++k == 2 { for (i = 1; i <= NF; i++) 
 blob() {
   local from=$1 to=$2 addr=$3 label=$4 got errors_before
   errors_before=$(csum_errors "$to")
+  # A new file each time: the previous receiver's "listening" must not pass for this one's (under
+  # load the shell got to the check before the new receiver had truncated the old file).
+  rm -f "$WORK/serve.out"
   ip netns exec "$P-c$to" timeout 90 python3 "$HELPER" serve "$addr" 5555 >"$WORK/serve.out" 2>&1 &
   local server=$!
   PIDS+=("$server")

@@ -20,7 +20,7 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVSWITCH_TSAN=ON -DV
 cmake --build build-tsan -j"$(nproc)" --target unit_tests vswitch vport vswitchctl
 (cd build-tsan && export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" &&
   ctest -L unit --output-on-failure &&
-  ctest --output-on-failure -R 'e2e\.(switching|soak)\.afxdp-native$|e2e\.(security|join_flood)\.socket$')
+  ctest --output-on-failure -R 'e2e\.(switching|soak|metrics)\.afxdp-native$|e2e\.(security|join_flood)\.socket$')
 
 echo "== libFuzzer: every parser a packet or a file reaches (clang, ASan/UBSan), bounded time each"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DVSWITCH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

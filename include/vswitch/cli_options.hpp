@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -21,10 +22,11 @@ inline void add_log_level_option(CLI::App& app, std::string& level) {
       ->capture_default_str();
 }
 
-// Adds --config FILE and parses the command line and that file (the command line wins). Returns
-// -1 to go on, else the exit status, after printing the error (or --help). An unknown key, a
-// malformed line or a bad value from the file is reported as FILE:LINE.
-inline int parse_command_line(CLI::App& app, int argc, char** argv, const char* program) {
+// Adds --config FILE and parses the command line and that file (the command line wins). An
+// unknown key, a malformed line or a bad value from the file is reported as FILE:LINE.
+// Returns an empty string on success, else the error; `help` is set (and the error empty) when
+// the command line asked for --help or --version, which `app.exit` then prints.
+inline std::string parse_options(CLI::App& app, int argc, char** argv, std::optional<CLI::Error>& help) {
   app.set_config("--config", "", "read options from FILE: every long option is a key ('fdb-max = 65536'); "
                                  "the command line overrides the file");
   app.allow_config_extras(false);
@@ -45,10 +47,7 @@ inline int parse_command_line(CLI::App& app, int argc, char** argv, const char* 
   ConfigScan scan;
   if (!path.empty()) {
     std::ifstream in(path);
-    if (!in) {
-      std::fprintf(stderr, "%s: cannot read the config file %s: %s\n", program, path.c_str(), std::strerror(errno));
-      return 2;
-    }
+    if (!in) return "cannot read the config file " + path + ": " + std::strerror(errno);
     std::stringstream text;
     text << in.rdbuf();
     scan = scan_config(text.str(), [&](std::string_view key) {
@@ -56,27 +55,38 @@ inline int parse_command_line(CLI::App& app, int argc, char** argv, const char* 
         if (o->check_lname(std::string(key))) return true;
       return false;
     });
-    if (!scan.error.empty()) {
-      std::fprintf(stderr, "%s: %s:%zu: %s\n", program, path.c_str(), scan.error_line, scan.error.c_str());
-      return 2;
-    }
+    if (!scan.error.empty()) return path + ":" + std::to_string(scan.error_line) + ": " + scan.error;
   }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {  // --help, --version
+      help.emplace(e);
+      return {};
+    }
     // CLI11 names the option ("--fdb-max: Value 700 not in range ..."): name the line when the
     // value came from the file.
     const std::string message = e.what();
-    if (e.get_exit_code() != 0 && !path.empty() && message.rfind("--", 0) == 0) {
+    if (!path.empty() && message.rfind("--", 0) == 0) {
       const std::string key = message.substr(2, message.find(':') - 2);
-      if (const std::size_t line = line_of(scan, key); line != 0 && given(key) == 0) {
-        std::fprintf(stderr, "%s: %s:%zu: %s\n", program, path.c_str(), line, message.c_str());
-        return 2;
-      }
+      if (const std::size_t line = line_of(scan, key); line != 0 && given(key) == 0)
+        return path + ":" + std::to_string(line) + ": " + message;
     }
-    return app.exit(e);
+    return message;
   }
-  return -1;
+  return {};
+}
+
+// parse_options for main(): returns -1 to go on, else the exit status, after printing the
+// error (status 2) or what --help/--version asked for (status 0).
+inline int parse_command_line(CLI::App& app, int argc, char** argv, const char* program) {
+  std::optional<CLI::Error> help;
+  const std::string error = parse_options(app, argc, argv, help);
+  if (help) return app.exit(*help);
+  if (error.empty()) return -1;
+  std::fprintf(stderr, "%s: %s\n", program, error.c_str());
+  std::fprintf(stderr, "Run with --help for more information.\n");
+  return 2;
 }
 
 }  // namespace vswitch

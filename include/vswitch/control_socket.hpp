@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "vswitch/request_server.hpp"
 #include "vswitch/result.hpp"
 
 namespace vswitch {
@@ -19,9 +20,9 @@ inline constexpr const char* kDefaultControlPath = "/run/vswitch/vswitch.sock";
 // ever holds the switch's event loop, and one client never waits for another's.
 class ControlServer {
  public:
-  using Handler = std::function<std::string(std::string_view request)>;
+  using Handler = RequestServer::Handler;
 
-  static constexpr std::size_t kMaxClients = 16;       // connections served at once
+  static constexpr std::size_t kMaxClients = RequestServer::kMaxClients;
   static constexpr std::size_t kMaxRequestLine = 255;  // bytes before the '\n'
 
   // Creates the socket (and its directory, 0755). Only a socket refusing connections (a dead
@@ -33,12 +34,9 @@ class ControlServer {
   ControlServer& operator=(ControlServer&&) noexcept;
   ~ControlServer();  // stop(), then removes the socket file if it is still ours
 
-  // Launches the control thread: it calls `handler` (one request at a time, on that thread) for
-  // each request line and sends its answer back. Clients have deadlines: 5 s to send the request,
-  // then the answer must move at least every 2 s, 30 s in all. When all kMaxClients slots are
-  // taken, a new connection displaces the longest-waiting client that has not sent a whole
-  // request yet, or is closed at once when every slot is busy answering. A request line longer
-  // than kMaxRequestLine is answered "error: request too long".
+  // Launches the control thread (request_server.hpp: deadlines, bounded clients): `handler` gets
+  // each request line. A request line longer than kMaxRequestLine is answered "error: request
+  // too long".
   Status start(Handler handler);
   // Wakes and joins the control thread, closing its clients; returns promptly. Idempotent; not
   // from inside the handler.

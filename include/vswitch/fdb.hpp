@@ -35,6 +35,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "vswitch/counter.hpp"
 #include "vswitch/mac_addr.hpp"
 #include "vswitch/time.hpp"
 
@@ -94,6 +95,7 @@ class Fdb {
     PortIndex previous = kNoPort;  // the port the MAC was on (moved, frozen)
     PortIndex evicted = kNoPort;   // a port whose oldest entry made room (kNoPort: none)
     bool table_full = false;       // ... because the table was full (else: a port or network quota)
+    std::uint32_t replaced = 0;    // the learning port's own entries given up for it (quotas)
   };
   LearnResult learn(std::uint64_t network, MacAddr mac, PortIndex port, TimePoint now, Displaced& out) noexcept;
   // The port of a live entry, or kNoPort when unknown or aged out.
@@ -109,6 +111,9 @@ class Fdb {
 
   // A network's entries are counted from its first port on (so learning never allocates) until
   // its last port has gone: each port of the network holds one reference.
+  // New per-port and per-network limits and aging (a reload); the sizes allocated stay.
+  void set_limits(std::size_t port_max, std::size_t network_max, Duration aging) noexcept;
+
   void hold_network(std::uint64_t network);
   void release_network(std::uint64_t network) noexcept;
   std::size_t network_entries(std::uint64_t network) const noexcept;
@@ -171,7 +176,7 @@ class Fdb {
     std::size_t entries = 0, ports = 0;
   };
   std::unordered_map<std::uint64_t, NetworkCount> networks_;
-  std::size_t size_ = 0;
+  Counter size_;  // read without the lock (metrics)
   std::size_t cursor_ = 0;
   mutable std::size_t longest_probe_ = 0;
 };

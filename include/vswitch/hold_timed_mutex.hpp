@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "vswitch/counter.hpp"
+#include "vswitch/metrics.hpp"
 #include "vswitch/time.hpp"
 
 namespace vswitch {
@@ -38,6 +39,17 @@ class HoldTimedMutex {
   std::uint64_t max_hold_cpu_ns() const noexcept { return read(max_hold_cpu_ns_); }
   std::uint64_t holds_over_100us() const noexcept { return read(over_100us_); }
   std::uint64_t holds_over_1ms() const noexcept { return read(over_1ms_); }
+  void describe(metrics::Samples& out) const {
+    metrics::Collector(out)
+        .add("lock_hold_max_seconds", "The switch lock's longest single hold, wall clock.", metrics::Type::gauge, {},
+             metrics::Section::counters, "lock_hold_max_ns", max_hold_ns(), 1e-9)
+        .add("lock_hold_cpu_max_seconds", "The switch lock's longest single hold, on the holder's CPU clock.",
+             metrics::Type::gauge, {}, metrics::Section::counters, "lock_hold_cpu_max_ns", max_hold_cpu_ns(), 1e-9)
+        .counter("lock_holds_over_100us_total", "Holds of the switch lock longer than 100 us.",
+                 "lock_holds_over_100us", holds_over_100us())
+        .counter("lock_holds_over_1ms_total", "Holds of the switch lock longer than 1 ms.", "lock_holds_over_1ms",
+                 holds_over_1ms());
+  }
 
  private:
   static std::uint64_t thread_cpu_ns() noexcept {
@@ -52,8 +64,8 @@ class HoldTimedMutex {
   // Called with the mutex held: one writer at a time, so relaxed counters suffice.
   void record(Duration held, std::uint64_t cpu_ns) noexcept {
     const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(held).count());
-    if (ns > read(max_hold_ns_)) max_hold_ns_.store(ns, std::memory_order_relaxed);
-    if (cpu_ns > read(max_hold_cpu_ns_)) max_hold_cpu_ns_.store(cpu_ns, std::memory_order_relaxed);
+    if (ns > read(max_hold_ns_)) max_hold_ns_.store(ns);
+    if (cpu_ns > read(max_hold_cpu_ns_)) max_hold_cpu_ns_.store(cpu_ns);
     if (ns > 100'000) bump(over_100us_);
     if (ns > 1'000'000) bump(over_1ms_);
   }

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "vswitch/counter.hpp"
 #include "vswitch/fdb.hpp"
 #include "vswitch/time.hpp"
 
@@ -63,13 +64,14 @@ class PortTable {
       if (p.index != kNoPort) fn(p);
   }
 
-  std::size_t size() const noexcept { return slots_.size() - free_slots_.size(); }
+  std::size_t size() const noexcept { return in_use_; }  // also without the lock (metrics)
   std::size_t capacity() const noexcept { return slots_.size(); }
 
  private:
   std::vector<Port> slots_;
   std::vector<std::uint16_t> generations_;
   std::vector<std::size_t> free_slots_;
+  Counter in_use_;
   std::unordered_map<std::uint64_t, std::vector<PortIndex>> members_;
 };
 

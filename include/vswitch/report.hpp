@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vswitch/switch_state.hpp"
+#include "vswitch/metrics.hpp"
 #include "vswitch/switch_stats.hpp"
 #include "vswitch/time.hpp"
 
@@ -46,21 +47,9 @@ struct FdbRow {
   PortIndex port = kNoPort;
   double age_s = 0;
 };
-struct HandshakeCounts {
-  std::uint64_t accepted = 0, challenges_sent = 0, cookies_sent = 0, version_replies = 0;
-  std::uint64_t unknown_session_replies = 0, replies_suppressed = 0, queue_full = 0;
-  std::array<std::uint64_t, kHandshakeRefusalCount> refused{};
-};
-// How long the switch lock has been held (hold_timed_mutex.hpp); read by the server itself.
-struct LockHolds {
-  std::uint64_t max_hold_ns = 0, max_hold_cpu_ns = 0, over_100us = 0, over_1ms = 0;
-};
+// The table sizes `vswitchctl show` gives (Counters: read without the lock).
 struct StatsRow {
-  bool secure = false;
-  SwitchStats counters;
-  std::size_t ports = 0, fdb_entries = 0, fdb_max = 0, keypairs = 0;
-  LockHolds lock;
-  HandshakeCounts handshakes;
+  std::size_t ports = 0, fdb_entries = 0, fdb_max = 0;
 };
 
 // Under the switch lock:
@@ -70,12 +59,13 @@ std::vector<PortRow> snapshot_ports(const SwitchState& state, TimePoint now);
 // the lock between pieces of a large table.
 std::size_t snapshot_fdb(const SwitchCore& core, TimePoint now, std::size_t from, std::size_t count,
                          std::vector<FdbRow>& rows);
-StatsRow snapshot_stats(const SwitchState& state, const HandshakeStats& handshakes);
 
-// Anywhere:
+// Anywhere (no lock needed):
+StatsRow snapshot_stats(const SwitchState& state);
 std::string ports(const std::vector<PortRow>& rows, Format format);
 std::string fdb(std::vector<FdbRow> rows, Format format);
-std::string stats(const StatsRow& row, const Facts& datapath, Format format);
+// `vswitchctl stats`: the datapath's facts, then every sample of a vswitchctl section (metrics.hpp).
+std::string stats(bool secure, const Facts& datapath, const metrics::Samples& samples, Format format);
 // `vswitchctl show`: the server (`server`: public key, listen address, protocol), its datapath,
 // and per network the members online, like `wg show`.
 std::string show(const Facts& server, const Facts& datapath, const StatsRow& stats, const std::vector<PortRow>& rows,

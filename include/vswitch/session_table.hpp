@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "vswitch/counter.hpp"
 #include "vswitch/endpoint.hpp"
 #include "vswitch/epoch.hpp"
 #include "vswitch/keypair.hpp"
@@ -86,7 +87,7 @@ class SessionTable {
   // Forgets a port: retires its keypairs, drops it from the lookups, clears its PeerSession.
   void forget_port(PortIndex port, std::uint64_t network, EpochDomain& epochs) noexcept;
 
-  std::size_t keypairs_in_use() const noexcept { return in_use_; }
+  std::size_t keypairs_in_use() const noexcept { return in_use_; }  // also without the lock
   std::size_t retired() const noexcept { return retired_.size(); }
   std::size_t capacity() const noexcept { return pool_.size(); }
 
@@ -109,7 +110,7 @@ class SessionTable {
   std::uint32_t slot_mask_ = 0;
   std::vector<std::uint32_t> free_slots_;
   std::vector<Retired> retired_;
-  std::size_t in_use_ = 0;
+  Counter in_use_;  // read without the lock (metrics)
   std::vector<PeerSession> peers_;
   std::unordered_map<MemberKey, PortIndex, MemberKeyHash> by_member_;
   std::unordered_map<Endpoint, PortIndex, EndpointHash> by_endpoint_;

@@ -93,6 +93,11 @@ class SwitchCore {
   // The operator's pins, replacing the previous set (control path, may allocate). A pinned MAC
   // learned on another member's port is forgotten at once.
   void set_pins(const std::vector<MacPin>& pins, TimePoint now);
+  // A reload's new limits: MAC entries per port and per network, aging, storm control. The
+  // table's and the port table's sizes stay (allocated at start). A port above a lowered limit
+  // gives up its own oldest entries as it learns new ones.
+  void set_limits(std::size_t port_max_macs, std::size_t network_max_macs, Duration fdb_aging,
+                  double flood_per_second) noexcept;
 
   const SwitchStats& stats() const noexcept { return stats_; }
   SwitchStats& stats() noexcept { return stats_; }

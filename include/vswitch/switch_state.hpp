@@ -73,6 +73,9 @@ class SwitchState {
   // is separate and sliced (core.expire), so no single call walks the whole table.
   void expire(TimePoint now, std::vector<PortEvent>& events);
 
+  // The switch's counters and the tables' fill, read without the lock (all Counters).
+  void describe(metrics::Samples& out) const;
+
   SwitchCore core;
   SessionTable sessions;
   EpochDomain epochs;

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "vswitch/counter.hpp"
+#include "vswitch/metrics.hpp"
 
 namespace vswitch {
 
@@ -44,26 +45,29 @@ inline constexpr std::size_t kDropReasonCount = static_cast<std::size_t>(DropRea
 
 std::string_view to_string(DropReason reason);
 
+// Written under the switch lock, read by anyone without it (counter.hpp).
 struct SwitchStats {
-  std::uint64_t rx_packets = 0, rx_bytes = 0;  // every datagram received
-  std::uint64_t tx_packets = 0, tx_bytes = 0;  // every datagram queued for sending
-  std::uint64_t rx_frames = 0;                 // DATA frames accepted for switching
-  std::uint64_t unicast = 0;                   // frames sent to one known port
-  std::uint64_t flooded = 0;                   // frames flooded (broadcast/multicast/unknown)
-  std::uint64_t flood_copies = 0;              // datagrams produced by flooding
-  std::uint64_t filtered = 0;                  // destination is on the ingress port: not sent
-  std::uint64_t learned = 0, moved = 0, aged = 0;
-  std::uint64_t replaced_own = 0;    // a port at its limit gave up its own oldest MAC
-  std::uint64_t evicted = 0;         // a full table took the oldest MAC of the port that held the most
-  std::uint64_t learn_refused = 0;   // not learned: network at its limit, or no index slot
-  std::uint64_t moves_dampened = 0;  // moves refused: the MAC flaps between ports (frozen)
-  std::uint64_t ports_joined = 0, ports_left = 0, ports_timed_out = 0, ports_revoked = 0;
-  std::uint64_t control_replies_suppressed = 0;  // rate-limited replies to unauthenticated senders
-  std::uint64_t roams = 0;                       // authenticated packets that moved an endpoint
-  std::array<std::uint64_t, kDropReasonCount> drops{};
+  Counter rx_packets, rx_bytes;  // every datagram received
+  Counter tx_packets, tx_bytes;  // every datagram queued for sending
+  Counter rx_frames;             // DATA frames accepted for switching
+  Counter unicast;               // frames sent to one known port
+  Counter flooded;               // frames flooded (broadcast/multicast/unknown)
+  Counter flood_copies;          // datagrams produced by flooding
+  Counter filtered;              // destination is on the ingress port: not sent
+  Counter learned, moved, aged;
+  Counter replaced_own;    // a port at its limit gave up its own oldest MAC
+  Counter evicted;         // a full table took the oldest MAC of the port that held the most
+  Counter learn_refused;   // not learned: network at its limit, or no index slot
+  Counter moves_dampened;  // moves refused: the MAC flaps between ports (frozen)
+  Counter ports_joined, ports_left, ports_timed_out, ports_revoked;
+  Counter control_replies_suppressed;  // rate-limited replies to unauthenticated senders
+  Counter roams;                       // authenticated packets that moved an endpoint
+  std::array<Counter, kDropReasonCount> drops{};
 
   void drop(DropReason reason) noexcept { ++drops[static_cast<std::size_t>(reason)]; }
   std::uint64_t drops_total() const noexcept;
+  // Lock-free: every field is a Counter.
+  void describe(metrics::Samples& out) const;
 };
 
 }  // namespace vswitch
@@ -98,6 +102,7 @@ struct HandshakeStats {
   std::array<Counter, kHandshakeRefusalCount> refused{};
   void refuse(HandshakeRefusal r) noexcept { bump(refused[static_cast<std::size_t>(r)]); }
   std::uint64_t refused_total() const noexcept;
+  void describe(metrics::Samples& out) const;
 };
 
 }  // namespace vswitch

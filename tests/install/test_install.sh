@@ -25,7 +25,7 @@ etc=$(find "$DEST" -type d -path '*/etc/vswitch' | head -n1)
 for f in "$sbin/vswitch" "$sbin/vport" "$sbin/vswitchctl" "$units/vswitch.service" "$units/vport@.service" \
   "$units/vport.target" "$man/man8/vswitch.8" "$man/man8/vport.8" "$man/man8/vswitchctl.8" \
   "$man/man5/vswitch.conf.5" "$completions/vswitch" "$completions/vport" "$completions/vswitchctl" \
-  "$etc/vswitch.conf" "$etc/members.conf" "$etc/vport/home.conf"; do
+  "$etc/vswitch.conf" "$etc/members.conf" "$etc/vport/home.conf" "$DEST$prefix/share/vswitch/wireshark/vswitch.lua"; do
   check "installed: ${f#"$DEST"}" test -s "$f"
 done
 

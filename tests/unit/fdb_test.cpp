@@ -180,6 +180,27 @@ TEST(Fdb, RemovePortCostsItsEntriesAndLeavesOthersReachable) {
   EXPECT_EQ(t.fdb.network_entries(1), 400u);
 }
 
+// A reload may lower the per-port limit below what a port holds: its next learn trims it to the
+// new limit at once (oldest first), and counts every entry it gave up.
+TEST(Fdb, ALoweredPortLimitTrimsThePortAtItsNextLearn) {
+  Table t(config(64, 300s, 16));
+  for (std::uint64_t m = 1; m <= 10; ++m) t.learn(1, m, 5, t0 + std::chrono::seconds(m));
+  t.fdb.set_limits(3, 0, 300s);
+  Fdb::Displaced d;
+  EXPECT_EQ(t.fdb.learn(1, mac(100), 5, t0 + 20s, d), Fdb::LearnResult::learned);
+  EXPECT_EQ(d.replaced, 8u);
+  EXPECT_EQ(t.fdb.port_entries(5), 3u);
+  for (std::uint64_t m : {9, 10, 100}) EXPECT_EQ(t.at(1, m, t0 + 20s), 5u) << m;
+  EXPECT_EQ(t.at(1, 8, t0 + 20s), kNoPort);
+  // A move onto the trimmed port obeys the new limit too.
+  t.learn(1, 200, 6, t0 + 21s);
+  EXPECT_EQ(t.fdb.learn(1, mac(200), 5, t0 + 22s, d), Fdb::LearnResult::moved);
+  EXPECT_EQ(t.fdb.port_entries(5), 3u);
+  // And a longer aging applies to entries already there.
+  t.fdb.set_limits(3, 0, 1000s);
+  EXPECT_EQ(t.at(1, 100, t0 + 500s), 5u);
+}
+
 TEST(Fdb, ProbesStayShortWhenFull) {
   // A full table under the keyed hash: nobody (no test either) picks the colliding MACs, so
   // every MAC is learned and probes stay far below the bound. (At load 1/2 this failed in a

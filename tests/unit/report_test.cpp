@@ -99,10 +99,16 @@ TEST(Report, StatsIncludeDatapathFactsEveryDropReasonAndHandshakeRefusal) {
   bump(h.accepted, 3);
   bump(h.cookies_sent, 2);
   h.refuse(HandshakeRefusal::not_member);
-  const auto row = report::snapshot_stats(f.state, h);
-  const auto json = report::stats(row, {{"datapath", "socket"}}, report::Format::json);
+  metrics::Samples samples;
+  metrics::Collector(samples).add("socket_rx_datagrams_total", "", metrics::Type::counter, {},
+                                  metrics::Section::datapath, "rx_datagrams", 7);
+  f.state.describe(samples);
+  h.describe(samples);
+  const auto json = report::stats(true, {{"datapath", "socket"}}, samples, report::Format::json);
   EXPECT_NE(json.find("\"mode\":\"secure\""), std::string::npos);
-  EXPECT_NE(json.find("\"datapath\":{\"datapath\":\"socket\"}"), std::string::npos);
+  EXPECT_NE(json.find("\"datapath\":{\"datapath\":\"socket\",\"rx_datagrams\":7}"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"ports\":1"), std::string::npos);
+  EXPECT_NE(json.find("\"sessions\":"), std::string::npos);
   EXPECT_NE(json.find("\"rx_frames\":1"), std::string::npos);  // a lone port: nowhere to flood
   EXPECT_NE(json.find("\"no_egress\":1"), std::string::npos);
   EXPECT_NE(json.find("\"handshakes_accepted\":3"), std::string::npos);
@@ -112,8 +118,10 @@ TEST(Report, StatsIncludeDatapathFactsEveryDropReasonAndHandshakeRefusal) {
     EXPECT_NE(json.find("\"" + std::string(to_string(static_cast<DropReason>(i))) + "\""), std::string::npos);
   for (std::size_t i = 0; i < kHandshakeRefusalCount; ++i)
     EXPECT_NE(json.find("\"" + std::string(to_string(static_cast<HandshakeRefusal>(i))) + "\""), std::string::npos);
-  const auto text = report::stats(row, {{"datapath", "socket"}}, report::Format::text);
+  const auto text = report::stats(true, {{"datapath", "socket"}}, samples, report::Format::text);
   EXPECT_NE(text.find("refused.not_member"), std::string::npos);
+  EXPECT_NE(text.find("drop.no_egress"), std::string::npos);
+  EXPECT_EQ(text.find("drop.replay"), std::string::npos);  // reasons that never happened stay out of the table
 }
 
 TEST(Report, JsonStringEscapes) { EXPECT_EQ(report::json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\""); }

@@ -148,6 +148,12 @@ std::size_t* Fdb::network_count(std::uint64_t network) noexcept {
   return it == networks_.end() ? nullptr : &it->second.entries;
 }
 
+void Fdb::set_limits(std::size_t port_max, std::size_t network_max, Duration aging) noexcept {
+  config_.port_max = port_max == 0 ? 1 : port_max;
+  config_.network_max = network_max;
+  config_.aging = aging;
+}
+
 void Fdb::hold_network(std::uint64_t network) { ++networks_[network].ports; }
 
 void Fdb::release_network(std::uint64_t network) noexcept {
@@ -226,9 +232,11 @@ Fdb::LearnResult Fdb::learn(std::uint64_t network, MacAddr mac, PortIndex port, 
       e.moves = 0;
       e.flap_mark = now;
     }
-    // The new port may be at its limit: it gives up its own oldest entry.
-    if (PortChain& c = chain(port); c.owner == port && c.count >= config_.port_max && c.head != 0) {
+    // The new port may be at its limit: it gives up its own oldest entry (entries, once, after a
+    // reload lowered the limit).
+    for (PortChain& c = chain(port); c.owner == port && c.count >= config_.port_max && c.head != 0;) {
       evicted = port;
+      ++out.replaced;
       erase(c.head - 1);
     }
     chain_unlink(pos);
@@ -247,10 +255,14 @@ Fdb::LearnResult Fdb::learn(std::uint64_t network, MacAddr mac, PortIndex port, 
   std::size_t* in_network = network_count(network);
   if (own_count >= config_.port_max) {
     evicted = port;
-    erase(own.head - 1);
+    while (own.count >= config_.port_max && own.head != 0) {
+      ++out.replaced;
+      erase(own.head - 1);
+    }
   } else if (in_network != nullptr && config_.network_max != 0 && *in_network >= config_.network_max) {
     if (own_count == 0) return LearnResult::refused_network;
     evicted = port;
+    ++out.replaced;
     erase(own.head - 1);
   } else if (size_ >= config_.max_entries) {
     out.table_full = true;

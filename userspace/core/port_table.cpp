@@ -24,6 +24,7 @@ Port* PortTable::add(std::uint64_t network, std::uint16_t mtu, TimePoint now) {
   if (free_slots_.empty()) return nullptr;
   const std::size_t slot = free_slots_.back();
   free_slots_.pop_back();
+  ++in_use_;
   // Generation 0 is skipped so that no index is ever 0 (kNoPort).
   std::uint16_t& gen = generations_[slot];
   gen = static_cast<std::uint16_t>(gen + 1 == 0 ? 1 : gen + 1);
@@ -56,6 +57,7 @@ void PortTable::remove(PortIndex index) {
   p->index = kNoPort;
   p->active = false;
   free_slots_.push_back(port_slot(index));
+  --in_use_;
 }
 
 Port* PortTable::find(PortIndex index) noexcept {

@@ -95,23 +95,8 @@ std::size_t snapshot_fdb(const SwitchCore& core, TimePoint now, std::size_t from
   });
 }
 
-StatsRow snapshot_stats(const SwitchState& state, const HandshakeStats& h) {
-  StatsRow r;
-  r.secure = state.config.secure;
-  r.counters = state.core.stats();
-  r.ports = state.core.ports().size();
-  r.fdb_entries = state.core.fdb().size();
-  r.keypairs = state.sessions.keypairs_in_use();
-  r.fdb_max = state.core.fdb().max_entries();
-  r.handshakes.accepted = read(h.accepted);
-  r.handshakes.challenges_sent = read(h.challenges_sent);
-  r.handshakes.cookies_sent = read(h.cookies_sent);
-  r.handshakes.version_replies = read(h.version_replies);
-  r.handshakes.unknown_session_replies = read(h.unknown_session_replies);
-  r.handshakes.replies_suppressed = read(h.replies_suppressed);
-  r.handshakes.queue_full = read(h.queue_full);
-  for (std::size_t i = 0; i < kHandshakeRefusalCount; ++i) r.handshakes.refused[i] = read(h.refused[i]);
-  return r;
+StatsRow snapshot_stats(const SwitchState& state) {
+  return {state.core.ports().size(), state.core.fdb().size(), state.core.fdb().max_entries()};
 }
 
 std::string ports(const std::vector<PortRow>& rows, Format format) {
@@ -214,76 +199,43 @@ std::string fdb(std::vector<FdbRow> rows, Format format) {
   return table(table_rows) + std::to_string(rows.size()) + " entr" + (rows.size() == 1 ? "y" : "ies") + "\n";
 }
 
-std::string stats(const StatsRow& row, const Facts& datapath, Format format) {
-  const SwitchStats& s = row.counters;
-  const HandshakeCounts& h = row.handshakes;
-  std::uint64_t refused_total = 0;
-  for (auto r : h.refused) refused_total += r;
-  const std::vector<std::pair<std::string, std::uint64_t>> counters{
-      {"rx_packets", s.rx_packets},
-      {"rx_bytes", s.rx_bytes},
-      {"tx_packets", s.tx_packets},
-      {"tx_bytes", s.tx_bytes},
-      {"rx_frames", s.rx_frames},
-      {"unicast", s.unicast},
-      {"flooded", s.flooded},
-      {"flood_copies", s.flood_copies},
-      {"filtered", s.filtered},
-      {"learned", s.learned},
-      {"moved", s.moved},
-      {"aged", s.aged},
-      {"replaced_own", s.replaced_own},
-      {"evicted", s.evicted},
-      {"learn_refused", s.learn_refused},
-      {"moves_dampened", s.moves_dampened},
-      {"ports", row.ports},
-      {"fdb_entries", row.fdb_entries},
-      {"fdb_max", row.fdb_max},
-      {"sessions", row.keypairs},
-      {"ports_joined", s.ports_joined},
-      {"ports_left", s.ports_left},
-      {"ports_timed_out", s.ports_timed_out},
-      {"ports_revoked", s.ports_revoked},
-      {"roams", s.roams},
-      {"handshakes_accepted", h.accepted},
-      {"handshakes_refused", refused_total},
-      {"cookies_sent", h.cookies_sent},
-      {"challenges_sent", h.challenges_sent},
-      {"version_replies", h.version_replies},
-      {"unknown_session_replies", h.unknown_session_replies},
-      {"replies_suppressed", h.replies_suppressed},
-      {"handshake_queue_full", h.queue_full},
-      {"replays", s.drops[static_cast<std::size_t>(DropReason::replay)]},
-      {"bad_tags", s.drops[static_cast<std::size_t>(DropReason::bad_tag)]},
-      {"drops_total", s.drops_total()},
-      {"lock_hold_max_ns", row.lock.max_hold_ns},
-      {"lock_hold_cpu_max_ns", row.lock.max_hold_cpu_ns},
-      {"lock_holds_over_100us", row.lock.over_100us},
-      {"lock_holds_over_1ms", row.lock.over_1ms},
+std::string stats(bool secure, const Facts& datapath, const metrics::Samples& samples, Format format) {
+  using metrics::Section;
+  auto each = [&](Section section, auto&& fn) {
+    for (const metrics::Sample& s : samples)
+      if (s.section == section) fn(s);
   };
   if (format == Format::json) {
-    std::string out = "{\"format\":" + u64(kJsonFormat) + ",\"mode\":" + json_string(row.secure ? "secure" : "insecure") + ",\"datapath\":{";
-    for (std::size_t i = 0; i < datapath.size(); ++i)
-      out += (i ? "," : "") + json_string(datapath[i].first) + ":" + json_string(datapath[i].second);
-    out += "},\"counters\":{";
-    for (std::size_t i = 0; i < counters.size(); ++i)
-      out += (i ? "," : "") + json_string(counters[i].first) + ":" + u64(counters[i].second);
-    out += "},\"drops\":{";
-    for (std::size_t i = 0; i < kDropReasonCount; ++i)
-      out += (i ? "," : "") + json_string(to_string(static_cast<DropReason>(i))) + ":" + u64(s.drops[i]);
-    out += "},\"handshakes_refused\":{";
-    for (std::size_t i = 0; i < kHandshakeRefusalCount; ++i)
-      out += (i ? "," : "") + json_string(to_string(static_cast<HandshakeRefusal>(i))) + ":" + u64(h.refused[i]);
-    return out + "}}\n";
+    std::string out = "{\"format\":" + u64(kJsonFormat) + ",\"mode\":" + json_string(secure ? "secure" : "insecure");
+    auto object = [&](std::string_view name, Section section, const Facts& facts) {
+      out += ",\"" + std::string(name) + "\":{";
+      bool first = true;
+      for (const auto& [k, v] : facts) {
+        out += (first ? "" : ",") + json_string(k) + ":" + json_string(v);
+        first = false;
+      }
+      each(section, [&](const metrics::Sample& s) {
+        out += (first ? "" : ",") + json_string(s.key) + ":" + u64(s.value);
+        first = false;
+      });
+      out += "}";
+    };
+    object("datapath", Section::datapath, datapath);
+    object("counters", Section::counters, {});
+    object("drops", Section::drops, {});
+    object("handshakes_refused", Section::handshakes_refused, {});
+    return out + "}\n";
   }
-  std::vector<std::vector<std::string>> rows{{"mode", row.secure ? "secure (protocol v2)" : "INSECURE (protocol v1)"}};
+  std::vector<std::vector<std::string>> rows{{"mode", secure ? "secure (protocol v2)" : "INSECURE (protocol v1)"}};
   for (const auto& [k, v] : datapath) rows.push_back({k, v});
-  for (const auto& [k, v] : counters) rows.push_back({k, u64(v)});
-  for (std::size_t i = 0; i < kDropReasonCount; ++i)
-    if (s.drops[i] != 0) rows.push_back({"drop." + std::string(to_string(static_cast<DropReason>(i))), u64(s.drops[i])});
-  for (std::size_t i = 0; i < kHandshakeRefusalCount; ++i)
-    if (h.refused[i] != 0)
-      rows.push_back({"refused." + std::string(to_string(static_cast<HandshakeRefusal>(i))), u64(h.refused[i])});
+  each(Section::datapath, [&](const metrics::Sample& s) { rows.push_back({s.key, u64(s.value)}); });
+  each(Section::counters, [&](const metrics::Sample& s) { rows.push_back({s.key, u64(s.value)}); });
+  each(Section::drops, [&](const metrics::Sample& s) {
+    if (s.value != 0) rows.push_back({"drop." + s.key, u64(s.value)});
+  });
+  each(Section::handshakes_refused, [&](const metrics::Sample& s) {
+    if (s.value != 0) rows.push_back({"refused." + s.key, u64(s.value)});
+  });
   return table(rows);
 }
 

@@ -23,6 +23,15 @@ FdbConfig fdb_config(const SwitchConfig& c) {
 SwitchCore::SwitchCore(const SwitchConfig& config)
     : config_(config), ports_(config.max_ports), fdb_(fdb_config(config)) {}
 
+void SwitchCore::set_limits(std::size_t port_max_macs, std::size_t network_max_macs, Duration fdb_aging,
+                            double flood_per_second) noexcept {
+  config_.port_max_macs = port_max_macs;
+  config_.network_max_macs = network_max_macs;
+  config_.fdb_aging = fdb_aging;
+  config_.flood_per_second = flood_per_second;
+  fdb_.set_limits(port_max_macs, network_max_macs, fdb_aging);
+}
+
 Port* SwitchCore::add_port(std::uint64_t network, std::uint16_t mtu, TimePoint now) {
   Port* p = ports_.add(network, mtu, now);
   if (p == nullptr) {
@@ -145,7 +154,7 @@ void SwitchCore::learn(Port& ingress, MacAddr source, TimePoint now) noexcept {
     case Fdb::LearnResult::refused_probe: ++stats_.learn_refused; return;
   }
   if (displaced.table_full) ++stats_.evicted;
-  else if (displaced.evicted != kNoPort) ++stats_.replaced_own;
+  else stats_.replaced_own += displaced.replaced;
 }
 
 std::size_t SwitchCore::expire(TimePoint now, std::size_t budget) {

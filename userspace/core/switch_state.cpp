@@ -4,6 +4,15 @@
 
 namespace vswitch {
 
+void SwitchState::describe(metrics::Samples& out) const {
+  core.stats().describe(out);
+  metrics::Collector(out)
+      .gauge("ports", "Ports (clients with a session), confirmed or not.", "ports", core.ports().size())
+      .gauge("fdb_entries", "MAC table entries in use.", "fdb_entries", core.fdb().size())
+      .gauge("fdb_max_entries", "MAC table capacity (--fdb-max).", "fdb_max", core.fdb().max_entries())
+      .gauge("sessions", "Session keypairs in use (up to three per port).", "sessions", sessions.keypairs_in_use());
+}
+
 std::string_view to_string(PortEvent::Kind kind) {
   switch (kind) {
     case PortEvent::Kind::joined: return "joined";

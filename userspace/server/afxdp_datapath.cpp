@@ -99,33 +99,52 @@ report::Facts AfxdpDatapath::facts() const {
                   {"batch", std::to_string(options_.batch)},
                   {"ring_size", std::to_string(options_.ring_size)},
                   {"busy_poll", options_.busy_poll ? "on" : "off"}};
-  const auto bpf = program_.counters();
-  f.emplace_back("bpf.redirected", std::to_string(bpf[VSWITCH_XDP_REDIRECTED]));
-  f.emplace_back("bpf.passed", std::to_string(bpf[VSWITCH_XDP_PASSED]));
-  f.emplace_back("bpf.malformed", std::to_string(bpf[VSWITCH_XDP_MALFORMED]));
-  f.emplace_back("bpf.no_socket", std::to_string(bpf[VSWITCH_XDP_NO_SOCKET]));
-  f.emplace_back("bpf.super_packet", std::to_string(bpf[VSWITCH_XDP_SUPER]));
-  f.emplace_back("bpf.control", std::to_string(bpf[VSWITCH_XDP_CONTROL]));
-  f.emplace_back("bpf.bogus_source", std::to_string(bpf[VSWITCH_XDP_BOGUS_SOURCE]));
-  f.emplace_back("bpf.denied_source", std::to_string(bpf[VSWITCH_XDP_DENIED_SOURCE]));
-  f.emplace_back("slow_path.rx", std::to_string(slow_path_.received()));
-  for (const auto& w : workers_) {
-    const std::string q = "queue" + std::to_string(w->socket().queue()) + ".";
-    const QueueCounters& c = w->counters();
-    f.emplace_back(q + "rx", std::to_string(c.rx.load()));
-    f.emplace_back(q + "tx_in_place", std::to_string(c.tx_in_place.load()));
-    f.emplace_back(q + "tx_copied", std::to_string(c.tx_copied.load()));
-    f.emplace_back(q + "tx_dropped", std::to_string(c.tx_dropped.load()));
-    f.emplace_back(q + "tx_kernel", std::to_string(c.tx_kernel.load()));
-    f.emplace_back(q + "to_control", std::to_string(c.to_control.load()));
-    f.emplace_back(q + "batches", std::to_string(c.batches.load()));
-    const XskSocket::KernelStats k = w->socket().kernel_stats();
-    f.emplace_back(q + "kernel.rx_dropped", std::to_string(k.rx_dropped));
-    f.emplace_back(q + "kernel.rx_ring_full", std::to_string(k.rx_ring_full));
-    f.emplace_back(q + "kernel.rx_fill_ring_empty", std::to_string(k.rx_fill_ring_empty));
-    f.emplace_back(q + "kernel.invalid_descs", std::to_string(k.rx_invalid_descs + k.tx_invalid_descs));
-  }
   return f;
+}
+
+void AfxdpDatapath::describe(metrics::Samples& out) const {
+  using metrics::Section;
+  using metrics::Type;
+  metrics::Collector c(out);
+  const auto bpf = program_.counters();
+  const std::pair<const char*, int> verdicts[] = {
+      {"redirected", VSWITCH_XDP_REDIRECTED}, {"passed", VSWITCH_XDP_PASSED},
+      {"malformed", VSWITCH_XDP_MALFORMED},   {"no_socket", VSWITCH_XDP_NO_SOCKET},
+      {"super_packet", VSWITCH_XDP_SUPER},    {"control", VSWITCH_XDP_CONTROL},
+      {"bogus_source", VSWITCH_XDP_BOGUS_SOURCE}, {"denied_source", VSWITCH_XDP_DENIED_SOURCE}};
+  for (const auto& [name, slot] : verdicts)
+    c.add("xdp_packets_total", "Tunnel-port packets the XDP program saw, by what it did with them.", Type::counter,
+          {{"verdict", name}}, Section::datapath, std::string("bpf.") + name, bpf[slot]);
+  c.add("slow_path_rx_packets_total", "Datagrams the kernel's socket received (what XDP left to the kernel).",
+        Type::counter, {}, Section::datapath, "slow_path.rx", slow_path_.received());
+  for (const auto& w : workers_) {
+    const std::string queue = std::to_string(w->socket().queue());
+    const std::string q = "queue" + queue + ".";
+    const QueueCounters& n = w->counters();
+    const XskSocket::KernelStats k = w->socket().kernel_stats();
+    auto add = [&](std::string_view family, std::string_view help, std::string key, std::uint64_t value,
+                   std::vector<metrics::Label> labels) {
+      labels.insert(labels.begin(), {"queue", queue});
+      c.add(family, help, Type::counter, std::move(labels), Section::datapath, q + key, value);
+    };
+    add("afxdp_rx_packets_total", "Packets an AF_XDP worker received, by queue.", "rx", n.rx, {});
+    add("afxdp_tx_packets_total", "Packets an AF_XDP worker sent, by queue and how.", "tx_in_place", n.tx_in_place,
+        {{"how", "in_place"}});
+    add("afxdp_tx_packets_total", "", "tx_copied", n.tx_copied, {{"how", "copied"}});
+    add("afxdp_tx_packets_total", "", "tx_kernel", n.tx_kernel, {{"how", "kernel_socket"}});
+    add("afxdp_tx_dropped_total", "Packets an AF_XDP worker could not send (TX ring full), by queue.", "tx_dropped",
+        n.tx_dropped, {});
+    add("afxdp_to_control_total", "Handshake messages a worker handed to the control thread.", "to_control",
+        n.to_control, {});
+    add("afxdp_batches_total", "Receive batches an AF_XDP worker processed.", "batches", n.batches, {});
+    add("afxdp_kernel_drops_total", "The kernel's own AF_XDP drop counters (XDP_STATISTICS), by reason.",
+        "kernel.rx_dropped", k.rx_dropped, {{"reason", "rx_dropped"}});
+    add("afxdp_kernel_drops_total", "", "kernel.rx_ring_full", k.rx_ring_full, {{"reason", "rx_ring_full"}});
+    add("afxdp_kernel_drops_total", "", "kernel.rx_fill_ring_empty", k.rx_fill_ring_empty,
+        {{"reason", "fill_ring_empty"}});
+    add("afxdp_kernel_drops_total", "", "kernel.invalid_descs", k.rx_invalid_descs + k.tx_invalid_descs,
+        {{"reason", "invalid_descs"}});
+  }
 }
 
 }  // namespace vswitch

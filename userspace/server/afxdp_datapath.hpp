@@ -51,6 +51,7 @@ class AfxdpDatapath final : public Datapath {
   void stop() noexcept override;
   int reply_socket() const noexcept override { return slow_path_.reply_socket(); }
   report::Facts facts() const override;
+  void describe(metrics::Samples& out) const override;
 
   // Largest MTU whose frames fit one UMEM chunk with the outer headers.
   static std::uint16_t max_mtu();

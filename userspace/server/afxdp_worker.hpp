@@ -39,13 +39,13 @@ class PortRoutes {
 
 // Written by the worker, read by the control thread (vswitch/counter.hpp).
 struct QueueCounters {
-  std::atomic<std::uint64_t> rx{0};
-  std::atomic<std::uint64_t> tx_in_place{0};  // forwarded in the chunk they arrived in
-  std::atomic<std::uint64_t> tx_copied{0};    // flood copies and replies
-  std::atomic<std::uint64_t> tx_dropped{0};   // TX ring full
-  std::atomic<std::uint64_t> tx_kernel{0};    // sent through the slow path's socket
-  std::atomic<std::uint64_t> to_control{0};   // handshake messages handed to the control thread
-  std::atomic<std::uint64_t> batches{0};
+  Counter rx;
+  Counter tx_in_place;  // forwarded in the chunk they arrived in
+  Counter tx_copied;    // flood copies and replies
+  Counter tx_dropped;   // TX ring full
+  Counter tx_kernel;    // sent through the slow path's socket
+  Counter to_control;   // handshake messages handed to the control thread
+  Counter batches;
 };
 
 class AfxdpWorker {

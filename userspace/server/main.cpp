@@ -15,11 +15,14 @@
 #include "afxdp_datapath.hpp"
 #include "handshake_worker.hpp"
 #include "server_loop.hpp"
+#include "server_metrics.hpp"
+#include "server_options.hpp"
 #include "socket_datapath.hpp"
 #include "vswitch/cli_options.hpp"
 #include "vswitch/endpoint.hpp"
 #include "vswitch/key_file.hpp"
 #include "vswitch/log.hpp"
+#include "vswitch/metrics_server.hpp"
 #include "vswitch/protocol.hpp"
 #include "vswitch/systemd_notify.hpp"
 #include "vswitch/underlay_policy.hpp"
@@ -28,34 +31,6 @@ using namespace vswitch;
 
 namespace {
 
-struct Options {
-  std::string listen = "0.0.0.0:9797";
-  bool insecure = false;
-  std::string key_file;
-  std::string members;
-  std::string cipher = "auto";
-  std::string datapath = "auto";
-  std::string iface;
-  std::string xdp_mode = "auto";
-  std::string queues = "all";
-  bool copy = false;
-  bool zero_copy = false;
-  bool busy_poll = false;
-  unsigned batch = 64;
-  unsigned ring_size = 4096;
-  std::string control = kDefaultControlPath;
-  unsigned fdb_aging = 300;
-  std::size_t fdb_max = 65536;
-  std::size_t port_max_macs = 1024;
-  std::size_t network_max_macs = 0;
-  unsigned flood_limit = 10000;
-  unsigned port_timeout = 75;
-  std::size_t max_ports = 1024;
-  unsigned mtu = 1500;
-  std::string log_level = "info";
-  bool no_offload = false, no_udp_gro = false, no_udp_gso = false;
-  std::vector<std::string> allow_underlay, deny_underlay;
-};
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "vswitch: %s\n", message.c_str());
@@ -77,7 +52,7 @@ std::string interface_with_address(const Endpoint& listen) {
   return found;
 }
 
-Result<std::unique_ptr<Datapath>> open_socket_datapath(const Options& o, const Endpoint& listen,
+Result<std::unique_ptr<Datapath>> open_socket_datapath(const ServerOptions& o, const Endpoint& listen,
                                                        const SwitchConfig& config, const UnderlayPolicy& underlay) {
   const SocketDatapath::Offloads offloads{.udp_gro = !o.no_offload && !o.no_udp_gro,
                                           .udp_gso = !o.no_offload && !o.no_udp_gso};
@@ -87,7 +62,7 @@ Result<std::unique_ptr<Datapath>> open_socket_datapath(const Options& o, const E
 }
 
 // --datapath: socket, afxdp, or auto (AF_XDP when it can attach, otherwise sockets; says why).
-Result<std::unique_ptr<Datapath>> open_datapath(const Options& o, const Endpoint& listen,
+Result<std::unique_ptr<Datapath>> open_datapath(const ServerOptions& o, const Endpoint& listen,
                                                 const SwitchConfig& config, const UnderlayPolicy& underlay) {
   if (o.datapath == "socket") return open_socket_datapath(o, listen, config, underlay);
   AfxdpOptions xo;
@@ -123,16 +98,17 @@ std::vector<MacPin> pins_of(const MemberDirectory& directory) {
   return pins;
 }
 
-// SIGHUP and `vswitchctl reload`: a new members file. Members that are gone are told (BYE,
-// revoked) and lose their ports and MAC entries at once; everyone else keeps their sessions.
-std::string reload_members(const std::string& path, SharedSwitch& sw, HandshakeWorker& handshakes, Datapath& datapath) {
-  // SIGHUP (the server loop) and `vswitchctl reload` (the control thread) may overlap: one at a
-  // time, so the file read last is the one in force.
-  static std::mutex one_reload_at_a_time;
-  std::lock_guard serial(one_reload_at_a_time);
+// A new members file, read and checked (nothing applied yet).
+Result<std::shared_ptr<const MemberDirectory>> read_members(const std::string& path) {
   auto list = load_members_file(path);
-  if (!list) return list.error().message;
-  auto directory = std::make_shared<const MemberDirectory>(std::move(list).value());
+  if (!list) return list.error();
+  return std::make_shared<const MemberDirectory>(std::move(list).value());
+}
+
+// Members that are gone are told (BYE, revoked) and lose their ports and MAC entries at once;
+// everyone else keeps their sessions.
+void apply_members(const std::shared_ptr<const MemberDirectory>& directory, SharedSwitch& sw,
+                   HandshakeWorker& handshakes, Datapath& datapath) {
   handshakes.set_members(directory);
   const std::vector<MacPin> pins = pins_of(*directory);  // allocated before the lock
   std::vector<PortEvent> events;
@@ -151,90 +127,63 @@ std::string reload_members(const std::string& path, SharedSwitch& sw, HandshakeW
   // The retired keypairs stay intact until this thread's next maintenance tick reclaims them.
   send_goodbyes(datapath.reply_socket(), goodbyes);
   for (const auto& e : events) VS_INFO("member %s (port %u) is no longer in the members file: revoked", e.who.c_str(), e.port);
-  VS_INFO("members reloaded from %s: %zu member(s)", path.c_str(), directory->members().size());
-  return {};
+}
+
+void apply_limits(const ServerOptions& o, SharedSwitch& sw) {
+  std::lock_guard lock(sw.mutex);
+  sw.state.core.set_limits(o.port_max_macs, o.network_max_macs, std::chrono::seconds(o.fdb_aging), o.flood_limit);
+  sw.state.config.port_timeout = std::chrono::seconds(o.port_timeout);
+}
+
+// SIGHUP and `vswitchctl reload` (one code path): the command line and its --config file are
+// read again. The members file, the MAC table's limits and aging, storm control, the port
+// timeout and the log level take effect at once, without touching anyone's session; an option
+// that only a restart can change is named in the answer and keeps its running value. Nothing
+// changes unless everything read is valid: an error is the answer, and the old settings stay.
+Result<std::string> reload(int argc, char** argv, ServerOptions& running, SharedSwitch& sw, HandshakeWorker& handshakes,
+                           Datapath& datapath) {
+  // SIGHUP (the server loop) and `vswitchctl reload` (the control thread) may overlap: one at a
+  // time, so the files read last are the ones in force.
+  static std::mutex one_reload_at_a_time;
+  std::lock_guard serial(one_reload_at_a_time);
+  ServerOptions fresh;
+  CLI::App app;
+  add_options(app, fresh);
+  std::optional<CLI::Error> help;
+  if (std::string error = parse_options(app, argc, argv, help); !error.empty()) return Error{std::move(error)};
+  std::shared_ptr<const MemberDirectory> directory;
+  if (!running.insecure && !fresh.insecure) {
+    if (fresh.members.empty()) return Error{"--members: no members file any more"};
+    auto read = read_members(fresh.members);
+    if (!read) return read.error();
+    directory = std::move(read).value();
+  }
+  const std::vector<std::string> later = restart_needed(running, fresh);
+  apply_limits(fresh, sw);
+  log::set_level(*log::parse_level(fresh.log_level));
+  if (directory) apply_members(directory, sw, handshakes, datapath);
+  running.members = fresh.members;
+  running.fdb_aging = fresh.fdb_aging;
+  running.port_max_macs = fresh.port_max_macs;
+  running.network_max_macs = fresh.network_max_macs;
+  running.flood_limit = fresh.flood_limit;
+  running.port_timeout = fresh.port_timeout;
+  running.log_level = fresh.log_level;
+  std::string note;
+  for (const std::string& name : later) note += (note.empty() ? "" : ", ") + name;
+  if (!note.empty()) note = "changed but kept until a restart: " + note;
+  VS_INFO("reloaded%s%s%s", directory ? " (members: " : "",
+          directory ? (std::to_string(directory->members().size()) + ")").c_str() : "",
+          note.empty() ? "" : ("; " + note).c_str());
+  return note;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options o;
+  ServerOptions o;
   CLI::App app{"vswitch: a layer-2 switch whose ports are vport clients across the internet"};
-  app.set_version_flag("--version", "vswitch " VSWITCH_VERSION);
-  app.add_option("--listen", o.listen, "UDP address to listen on: ADDR:PORT or [ADDR6]:PORT")
-      ->capture_default_str();
-  auto* insecure = app.add_flag("--insecure", o.insecure,
-                                "run the unauthenticated, unencrypted protocol v1 (labs and benchmarks only; "
-                                "the clients must ask for it too)");
-  app.add_option("--key-file", o.key_file, "the server's private key (vswitchctl genkey > server.key)")
-      ->excludes(insecure);
-  app.add_option("--members", o.members,
-                 "members file, one '<public key> <network id> [name]' per line; reloaded on SIGHUP and "
-                 "'vswitchctl reload'")
-      ->excludes(insecure);
-  app.add_option("--cipher", o.cipher,
-                 "cipher suites to accept: auto (AES-256-GCM when the client offers it and this CPU has AES-NI, "
-                 "else ChaCha20-Poly1305), chacha20-poly1305, aes-256-gcm")
-      ->check(CLI::IsMember({"auto", "chacha20-poly1305", "aes-256-gcm"}))
-      ->capture_default_str();
-  app.add_option("--datapath", o.datapath, "packet I/O: auto (AF_XDP if it can attach), afxdp, socket")
-      ->check(CLI::IsMember({"auto", "afxdp", "socket"}))
-      ->capture_default_str();
-  app.add_option("--iface", o.iface, "AF_XDP: the interface the tunnel arrives on");
-  app.add_option("--xdp-mode", o.xdp_mode, "AF_XDP: native, generic (skb) or auto (native, else generic)")
-      ->check(CLI::IsMember({"auto", "native", "generic"}))
-      ->capture_default_str();
-  app.add_option("--queues", o.queues, "AF_XDP: receive queues to serve, N or all (one worker each)")
-      ->check(CLI::IsMember({"all"}) | CLI::Range(1, VSWITCH_XDP_MAX_QUEUES))
-      ->capture_default_str();
-  auto* copy = app.add_flag("--copy", o.copy, "AF_XDP: force copy mode");
-  app.add_flag("--zero-copy", o.zero_copy, "AF_XDP: require zero-copy mode")->excludes(copy);
-  app.add_flag("--busy-poll", o.busy_poll, "AF_XDP: spin with busy polling instead of sleeping in poll()");
-  app.add_option("--batch", o.batch, "AF_XDP: packets per RX/TX batch")
-      ->check(CLI::Range(1u, 1024u))
-      ->capture_default_str();
-  app.add_option("--ring-size", o.ring_size,
-                 "AF_XDP: entries per ring, a power of two; each queue's UMEM holds twice as many 4 KiB frames")
-      ->check(CLI::IsMember({512u, 1024u, 2048u, 4096u, 8192u, 16384u, 32768u}))
-      ->capture_default_str();
-  app.add_flag("--no-offload", o.no_offload, "socket datapath: neither UDP GRO nor UDP GSO");
-  app.add_flag("--no-udp-gro", o.no_udp_gro, "socket datapath: receive datagram by datagram");
-  app.add_flag("--no-udp-gso", o.no_udp_gso, "socket datapath: send with sendmmsg, no UDP_SEGMENT trains");
-  app.add_option("--control", o.control, "unix socket for vswitchctl")->capture_default_str();
-  app.add_option("--fdb-aging", o.fdb_aging, "seconds before an idle MAC entry expires")
-      ->check(CLI::Range(1u, 86400u))
-      ->capture_default_str();
-  app.add_option("--fdb-max", o.fdb_max, "MAC entries in total")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24))
-      ->capture_default_str();
-  app.add_option("--port-max-macs", o.port_max_macs, "MAC entries per port")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24))
-      ->capture_default_str();
-  app.add_option("--network-max-macs", o.network_max_macs,
-                 "MAC entries per network (0: only --fdb-max), so one network cannot fill the table")
-      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 24))
-      ->capture_default_str();
-  app.add_option("--flood-limit", o.flood_limit,
-                 "storm control: flooded frames (broadcast, multicast, unknown unicast) per second per port, "
-                 "0 for no limit")
-      ->check(CLI::Range(0u, 100000000u))
-      ->capture_default_str();
-  app.add_option("--port-timeout", o.port_timeout, "seconds of silence before a port is removed")
-      ->check(CLI::Range(1u, 86400u))
-      ->capture_default_str();
-  app.add_option("--max-ports", o.max_ports, "ports (clients) in total")
-      ->check(CLI::Range(std::size_t{1}, PortTable::kMaxPortsLimit))
-      ->capture_default_str();
-  app.add_option("--mtu", o.mtu, "largest MTU a port may negotiate")
-      ->check(CLI::Range(unsigned{protocol::kMinMtu}, unsigned{protocol::kMaxMtu}))
-      ->capture_default_str();
-  app.add_option("--allow-underlay", o.allow_underlay,
-                 "only these underlay sources may send (PREFIX: A.B.C.D/LEN, V6/LEN or one address; repeatable): "
-                 "with any allow rule, a source no rule matches is denied; the longest matching prefix wins");
-  app.add_option("--deny-underlay", o.deny_underlay,
-                 "refuse tunnel packets from these underlay sources (PREFIX, repeatable); the longest matching "
-                 "prefix wins. Loopback, multicast, broadcast and the --listen address are always refused");
-  add_log_level_option(app, o.log_level);
+  add_options(app, o);
   if (const int rc = parse_command_line(app, argc, argv, "vswitch"); rc >= 0) return rc;
 
   log::set_level(*log::parse_level(o.log_level));
@@ -295,6 +244,14 @@ int main(int argc, char** argv) {
   if (!signals) return fail(signals.error().message);
   auto datapath = open_datapath(o, *listen, config, underlay);
   if (!datapath) return fail(datapath.error().message);
+  std::optional<MetricsServer> metrics;
+  if (!o.metrics.empty()) {
+    const auto at = Endpoint::parse_numeric(o.metrics, 0);
+    if (!at || at->port() == 0) return fail("bad --metrics '" + o.metrics + "': expected ADDR:PORT or [ADDR6]:PORT");
+    auto server = MetricsServer::listen(*at);
+    if (!server) return fail(server.error().message);
+    metrics.emplace(std::move(server).value());
+  }
   // Last: a control socket that answers means the switch is ready for traffic.
   auto control = ControlServer::listen(o.control);
   if (!control) return fail(control.error().message);
@@ -309,16 +266,24 @@ int main(int argc, char** argv) {
   const auto facts = (*datapath)->facts();
   const std::string status = std::string("listening on ") + listen->to_string() + ", datapath " + facts.front().second;
   ServerLoopHooks hooks;
-  if (secure)
-    hooks.reload = [&, path = o.members] {
-      systemd.reloading();
-      std::string error = reload_members(path, sw, handshakes, **datapath);
-      systemd.notify(error.empty() ? "READY=1\nSTATUS=" + status : "READY=1\nSTATUS=" + status + "; last reload failed: " + error);
-      return error;
-    };
+  hooks.reload = [&]() -> Result<std::string> {
+    systemd.reloading();
+    auto done = reload(argc, argv, o, sw, handshakes, **datapath);
+    systemd.notify(done ? "READY=1\nSTATUS=" + status
+                        : "READY=1\nSTATUS=" + status + "; last reload failed: " + done.error().message);
+    return done;
+  };
   hooks.identity = {{"public key", secure ? public_key : std::string("none (--insecure: protocol v1)")},
                     {"listening", listen->to_string()},
                     {"protocol", secure ? "v2 (Noise IKpsk2, " + o.cipher + ")" : std::string("v1, INSECURE")}};
+  PortSeries port_series(metrics ? o.metrics_max_ports : 0);
+  if (metrics) {
+    hooks.capture = [&](const SwitchState& state) { port_series.capture(state); };
+    hooks.publish = [&] { port_series.commit(); };
+    if (auto s = metrics->start([&] { return render_server_metrics(sw, **datapath, hooks.identity, port_series); }); !s)
+      return fail(s.error().message);
+    VS_INFO("metrics at http://%s/metrics", metrics->address().to_string().c_str());
+  }
   hooks.ready = [&] { systemd.notify("READY=1\nSTATUS=" + status); };
   hooks.tick = [&](TimePoint now) { systemd.watchdog_tick(now); };
   if (secure)
@@ -331,12 +296,13 @@ int main(int argc, char** argv) {
             listen->to_string().c_str(), facts.front().second.c_str(), o.control.c_str());
   const int sig = run_server_loop(sw, **datapath, handshakes, *control, *signals, hooks);
   systemd.notify("STOPPING=1");
+  if (metrics) metrics->stop();  // before what its renderer reads goes away
   (*datapath)->stop();
   handshakes.stop();
   std::vector<Goodbye> goodbyes;
   {
     std::lock_guard lock(sw.mutex);
-    goodbyes = collect_goodbyes(sw.state, {}, protocol::v2::ByeReason::shutdown);
+    goodbyes = collect_all_goodbyes(sw.state, protocol::v2::ByeReason::shutdown);
   }
   VS_INFO("signal %d: saying goodbye to %zu port(s)", sig, goodbyes.size());
   send_goodbyes((*datapath)->reply_socket(), goodbyes);

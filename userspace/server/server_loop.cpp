@@ -43,28 +43,18 @@ std::string answer(SharedSwitch& sw, const Datapath& datapath, const ServerLoopH
   }
   if (request == "show") {
     std::vector<report::PortRow> rows;
-    report::StatsRow row;
     {
       std::lock_guard lock(sw.mutex);
       rows = report::snapshot_ports(sw.state, now);
-      row = report::snapshot_stats(sw.state, sw.handshakes);
     }
-    return report::show(hooks.identity, datapath.facts(), row, rows, format);
+    return report::show(hooks.identity, datapath.facts(), report::snapshot_stats(sw.state), rows, format);
   }
-  if (request == "stats") {
-    report::StatsRow row;
-    {
-      std::lock_guard lock(sw.mutex);
-      row = report::snapshot_stats(sw.state, sw.handshakes);
-    }
-    row.lock = {sw.mutex.max_hold_ns(), sw.mutex.max_hold_cpu_ns(), sw.mutex.holds_over_100us(),
-                sw.mutex.holds_over_1ms()};
-    return report::stats(row, datapath.facts(), format);
-  }
+  if (request == "stats") return report::stats(sw.state.config.secure, datapath.facts(), collect_samples(sw, datapath), format);
   if (request == "reload") {
-    if (!hooks.reload) return "error: nothing to reload (the server runs --insecure, without a members file)\n";
-    const std::string error = hooks.reload();
-    return error.empty() ? "ok\n" : "error: " + error + "\n";
+    if (!hooks.reload) return "error: nothing to reload\n";
+    auto done = hooks.reload();
+    if (!done) return "error: " + done.error().message + "\n";
+    return done->empty() ? "ok\n" : "ok (" + *done + ")\n";
   }
   return "error: unknown request '" + std::string(request) + "' (ports, fdb, stats, reload)\n";
 }
@@ -91,17 +81,34 @@ void age_macs(SharedSwitch& sw, TimePoint now) {
 
 }  // namespace
 
+metrics::Samples collect_samples(const SharedSwitch& sw, const Datapath& datapath) {
+  metrics::Samples samples;
+  datapath.describe(samples);
+  sw.describe(samples);
+  return samples;
+}
+
+namespace {
+
+void add_goodbye(SwitchState& state, PortIndex port, protocol::v2::ByeReason reason, std::vector<Goodbye>& out) {
+  const PeerSession& p = state.sessions.peer(port);
+  if (p.port != port || p.endpoint.empty()) return;
+  if (p.secure && p.current == nullptr) return;
+  out.push_back({p.secure ? p.current : nullptr, p.endpoint, p.client_index, reason});
+}
+
+}  // namespace
+
 std::vector<Goodbye> collect_goodbyes(SwitchState& state, std::span<const PortIndex> ports,
                                       protocol::v2::ByeReason reason) {
   std::vector<Goodbye> out;
-  auto add = [&](PortIndex port) {
-    const PeerSession& p = state.sessions.peer(port);
-    if (p.port != port || p.endpoint.empty()) return;
-    if (p.secure && p.current == nullptr) return;
-    out.push_back({p.secure ? p.current : nullptr, p.endpoint, p.client_index, reason});
-  };
-  if (ports.empty()) state.core.ports().for_each([&](const Port& p) { add(p.index); });
-  for (const PortIndex port : ports) add(port);
+  for (const PortIndex port : ports) add_goodbye(state, port, reason, out);
+  return out;
+}
+
+std::vector<Goodbye> collect_all_goodbyes(SwitchState& state, protocol::v2::ByeReason reason) {
+  std::vector<Goodbye> out;
+  state.core.ports().for_each([&](const Port& p) { add_goodbye(state, p.index, reason, out); });
   return out;
 }
 
@@ -158,8 +165,8 @@ int run_server_loop(SharedSwitch& sw, Datapath& datapath, HandshakeWorker& hands
       const int sig = signals.read();
       if (sig == SIGHUP) {
         if (hooks.reload) {
-          const std::string error = hooks.reload();
-          if (!error.empty()) VS_ERROR("reload (SIGHUP) failed, old settings kept: %s", error.c_str());
+          const auto done = hooks.reload();
+          if (!done) VS_ERROR("reload (SIGHUP) failed, old settings kept: %s", done.error().message.c_str());
         }
       } else if (sig != 0) {
         return sig;
@@ -171,7 +178,9 @@ int run_server_loop(SharedSwitch& sw, Datapath& datapath, HandshakeWorker& hands
       {
         std::lock_guard lock(sw.mutex);
         sw.state.expire(now, events);
+        if (hooks.capture) hooks.capture(sw.state);
       }
+      if (hooks.publish) hooks.publish();
       age_macs(sw, now);
       log_events(events);
       next_maintenance = now + kMaintenanceInterval;

@@ -25,9 +25,11 @@ struct Goodbye {
   std::uint32_t client_index = 0;  // v1: the BYE's receiver index
   protocol::v2::ByeReason reason = protocol::v2::ByeReason::shutdown;
 };
-// Under the lock: goodbyes for the given ports (all when `ports` is empty).
+// Under the lock: goodbyes for the given ports (none when `ports` is empty: a reload that
+// revokes nobody must not say goodbye to everyone), or for every port.
 std::vector<Goodbye> collect_goodbyes(SwitchState& state, std::span<const PortIndex> ports,
                                       protocol::v2::ByeReason reason);
+std::vector<Goodbye> collect_all_goodbyes(SwitchState& state, protocol::v2::ByeReason reason);
 // Outside the lock: seals and sends them through `fd`.
 void send_goodbyes(int fd, std::span<const Goodbye> goodbyes) noexcept;
 
@@ -39,19 +41,28 @@ class Datapath {
   virtual Status start(SharedSwitch& sw, HandshakeWorker& handshakes) = 0;
   virtual void stop() noexcept {}                                  // threaded: stop and join
   virtual int reply_socket() const noexcept = 0;                   // where handshake replies leave
-  virtual report::Facts facts() const = 0;                         // for `vswitchctl stats`
+  virtual report::Facts facts() const = 0;                         // what it is (strings)
+  virtual void describe(metrics::Samples& out) const = 0;          // what it counted (lock-free)
 };
 
 struct ServerLoopHooks {
-  // `vswitchctl reload` and SIGHUP: empty on success, else the error (old settings kept).
-  std::function<std::string()> reload;
+  // `vswitchctl reload` and SIGHUP: a note on success (maybe empty), else the error (old settings kept).
+  std::function<Result<std::string>()> reload;
   // Once the datapath and the control socket serve (systemd's READY=1).
   std::function<void()> ready;
   // Each pass of the loop, at least once a second (systemd's watchdog).
   std::function<void(TimePoint)> tick;
   // For `vswitchctl show`: public key, listen address, protocol.
   report::Facts identity;
+  // In each 1 s maintenance: `capture` under the switch lock (copies, never allocates or waits),
+  // `publish` after releasing it (the metrics' per-port series).
+  std::function<void(const SwitchState&)> capture;
+  std::function<void()> publish;
 };
+
+// What `vswitchctl stats` and the Prometheus endpoint show: the datapath's counters, then the
+// switch's, the control thread's and the lock's. Lock-free.
+metrics::Samples collect_samples(const SharedSwitch& sw, const Datapath& datapath);
 
 // Runs until SIGINT/SIGTERM. Returns the signal that stopped it.
 int run_server_loop(SharedSwitch& sw, Datapath& datapath, HandshakeWorker& handshakes, ControlServer& control,

@@ -14,6 +14,13 @@ struct SharedSwitch {
   SwitchState state;
   HoldTimedMutex mutex;
   HandshakeStats handshakes;  // the control thread's counters (atomics: read without the lock)
+
+  // Every switch-wide number, without the lock (metrics.hpp).
+  void describe(metrics::Samples& out) const {
+    state.describe(out);
+    handshakes.describe(out);
+    mutex.describe(out);
+  }
 };
 
 }  // namespace vswitch

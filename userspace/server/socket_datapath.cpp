@@ -196,11 +196,22 @@ report::Facts SocketDatapath::facts() const {
   return {{"datapath", "socket"},
           {"batch", std::to_string(rx_.count())},
           {"udp_gro", gro_ ? "on" : "off"},
-          {"udp_gso", tx_.gso() ? "on" : read(t.gso_fallbacks) != 0 ? "off (EIO fallback)" : "off"},
-          {"rx_datagrams", std::to_string(read(received_))},
-          {"rx_messages", std::to_string(read(received_messages_))},
-          {"tx_trains", std::to_string(read(t.trains))},
-          {"tx_train_datagrams", std::to_string(read(t.train_datagrams))}};
+          {"udp_gso", tx_.gso() ? "on" : read(t.gso_fallbacks) != 0 ? "off (EIO fallback)" : "off"}};
+}
+
+void SocketDatapath::describe(metrics::Samples& out) const {
+  using metrics::Section;
+  using metrics::Type;
+  const UdpTxStats& t = tx_.stats();
+  metrics::Collector(out)
+      .add("socket_rx_datagrams_total", "Datagrams the socket datapath received.", Type::counter, {}, Section::datapath,
+           "rx_datagrams", received_)
+      .add("socket_rx_messages_total", "Receive messages (fewer than datagrams with UDP GRO).", Type::counter, {},
+           Section::datapath, "rx_messages", received_messages_)
+      .add("socket_tx_trains_total", "UDP GSO trains sent.", Type::counter, {}, Section::datapath, "tx_trains",
+           read(t.trains))
+      .add("socket_tx_train_datagrams_total", "Datagrams sent inside UDP GSO trains.", Type::counter, {},
+           Section::datapath, "tx_train_datagrams", read(t.train_datagrams));
 }
 
 }  // namespace vswitch

@@ -44,6 +44,7 @@ class SocketDatapath final : public Datapath {
   Status start(SharedSwitch& sw, HandshakeWorker& handshakes) override;
   int reply_socket() const noexcept override { return socket_.get(); }
   report::Facts facts() const override;
+  void describe(metrics::Samples& out) const override;
   std::uint64_t received() const noexcept { return read(received_); }
 
  private:
@@ -69,8 +70,8 @@ class SocketDatapath final : public Datapath {
   std::size_t arena_used_ = 0;
   DropTally drops_;
   // Read by the control socket's thread (facts()): relaxed atomics, one writer.
-  Relaxed<std::uint64_t> received_{0};           // datagrams
-  Relaxed<std::uint64_t> received_messages_{0};  // receive messages (fewer with GRO)
+  Counter received_;         // datagrams
+  Counter received_messages_;  // receive messages (fewer with GRO)
 };
 
 }  // namespace vswitch

@@ -9,7 +9,9 @@
 #  3. the same for the peer L2 VPNs in ../shared/peers (tinc with its default crypto, OpenVPN
 #     with AES-256-GCM), with each row's ratio to ours;
 #  4. the client fast path one acceleration at a time (scripts/bench_offloads.sh);
-#  5. reliability: a 10-minute soak's RSS curve, and a MAC flood's lock hold and memory.
+#  5. reliability: a 10-minute soak's RSS curve, and a MAC flood's lock hold and memory;
+# and renders the main tables as charts (scripts/bench_charts.py: throughput per system, CPU per
+# packet per datapath, latency percentiles, the soak's RSS).
 # Prints markdown tables and writes bench/results/<time>.{md,json}. Every load is bounded.
 #
 #   bn-gen 198.18.1.2 (vswitch-bench, CPU 1) <--veth--> bn-srv 198.18.1.1 (vswitch + its NAPI, CPU 0)
@@ -425,4 +427,10 @@ if [[ $SOAK == 1 ]]; then
   BIN_DIR=$BIN DATAPATH=socket bash tests/e2e/test_mac_flood.sh 2>&1 | tee -a "$SOAK_OUT" >&2 ||
     log "the MAC flood failed: see $SOAK_OUT"
 fi
-log "results: $MD ${E2E_OUT:-} ${LADDER_OUT:-} ${SOAK_OUT:-} $JSON"
+# ---------------------------------------------------------------- charts
+# Debian's matplotlib is for Debian's python3 (a python3 earlier on PATH may lack it).
+CHART_ARGS=(--forwarding "$JSON")
+[[ -n ${E2E_OUT:-} ]] && CHART_ARGS+=(--e2e "$E2E_OUT")
+[[ -s $OUT/$STAMP-soak.csv ]] && CHART_ARGS+=(--soak "$OUT/$STAMP-soak.csv")
+CHARTS=$(/usr/bin/python3 scripts/bench_charts.py "$OUT/$STAMP" "${CHART_ARGS[@]}" | tr '\n' ' ') || log "charts failed"
+log "results: $MD ${E2E_OUT:-} ${LADDER_OUT:-} ${SOAK_OUT:-} $JSON ${CHARTS:-}"

@@ -8,7 +8,7 @@ packages=(
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libsodium-dev libssl-dev wireguard-tools
   libbpf-dev libxdp-dev xdp-tools clang llvm bpftool linux-libc-dev
   iproute2 ethtool iputils-ping iputils-arping iperf3 tcpdump tshark nftables jq procps psmisc curl prometheus
-  scdoc man-db groff-base systemd lintian vagrant
+  scdoc man-db groff-base systemd lintian vagrant python3-matplotlib
 )
 
 missing=()

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config linux-perf
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libsodium-dev libssl-dev wireguard-tools
   libbpf-dev libxdp-dev xdp-tools clang llvm bpftool linux-libc-dev
-  iproute2 ethtool iputils-ping iputils-arping iperf3 tcpdump tshark nftables jq procps psmisc curl prometheus
+  iproute2 ethtool iputils-ping iputils-arping iperf3 tcpdump tshark nftables jq procps psmisc curl prometheus frr
   scdoc man-db groff-base systemd lintian vagrant python3-matplotlib
 )
 

@@ -42,6 +42,8 @@ struct Inbound {
   MessageKind kind = MessageKind::frame;
   std::span<std::uint8_t> payload;  // plaintext, in place: a frame, a CONTROL body, or empty
   PortIndex port = kNoPort;         // phase B: the port it was admitted to
+  bool vxlan = false;               // EVPN: a frame from another server (no session; `vni`)
+  std::uint32_t vni = 0;
 };
 
 enum class Intake : std::uint8_t {
@@ -52,6 +54,8 @@ enum class Intake : std::uint8_t {
 
 Intake open_inbound(const SessionTable& sessions, bool secure, std::span<std::uint8_t> message, const Endpoint& from,
                     Inbound& out, DropTally& drops) noexcept;
+// Phase A of a datagram to the VXLAN port: the header checked, the frame in place after it.
+Intake open_vxlan(std::span<std::uint8_t> datagram, const Endpoint& from, Inbound& out, DropTally& drops) noexcept;
 
 struct Outbound {
   enum class Kind : std::uint8_t {
@@ -59,6 +63,7 @@ struct Outbound {
     forward_copy,      // flood: a copy of the inbound frame for this port
     keepalive_reply,   // v1: KEEPALIVE answered with one
     pong,              // v2: PING answered
+    vxlan,             // EVPN: the inbound frame to another server (VXLAN header, `vni`; no keypair)
   };
   Kind kind;
   std::uint32_t inbound;  // which message of the batch
@@ -66,9 +71,12 @@ struct Outbound {
   Keypair* keypair;       // the egress session (QSBR keeps it alive until the batch ends)
   Endpoint endpoint;
   std::uint64_t sequence = 0;  // pong: the ping's
+  std::uint32_t vni = 0;       // vxlan
 };
 
-// Phase B for one opened message. Appends at most one entry per destination port to `plan`.
+// Phase B for one opened message. Appends at most one entry per destination port to `plan`. A
+// frame from another server (vxlan) is never resealed in place: its buffer has no room for a
+// session's header and tag, so every local egress is a copy.
 void decide(SwitchState& state, Inbound& in, std::uint32_t inbound_id, TimePoint now, std::vector<Outbound>& plan,
             std::vector<PortEvent>& events) noexcept;
 
@@ -78,6 +86,8 @@ std::size_t seal_reply(const Outbound& o, std::span<std::uint8_t> out) noexcept;
 // Phase C for frames: `message` holds room for the header, the frame at header offset, and the
 // tag; returns the message size, or 0 when the keypair may not send any more.
 std::size_t seal_frame(const Outbound& o, std::span<std::uint8_t> message, std::size_t frame_size) noexcept;
+// Phase C for a frame to another server: its 8-byte VXLAN header.
+void vxlan_header(const Outbound& o, std::span<std::uint8_t, 8> header) noexcept;
 
 // Logs what phase B reported (after the lock is released).
 void log_events(std::vector<PortEvent>& events);

@@ -32,6 +32,7 @@ class Endpoint {
   int family() const noexcept { return len_ == 0 ? AF_UNSPEC : addr_.sa.sa_family; }
   bool empty() const noexcept { return len_ == 0; }
   std::uint16_t port() const noexcept;
+  Endpoint with_port(std::uint16_t port) const noexcept;  // the same address, another port
   std::string to_string() const;  // "198.18.0.11:40000" or "[fd00::1]:40000"
 
   // Same family and address, whatever the ports.

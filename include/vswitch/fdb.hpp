@@ -23,6 +23,11 @@
 // "Oldest" is least recently seen, to within kReorderAfter.
 // Moves: an entry that moves `flap_moves` times within `flap_window` is frozen on its port for
 // `freeze` (as FRR freezes a duplicate MAC): further moves are refused and counted.
+// Remote entries (EVPN): a MAC behind another server's VTEP, as BGP says, sits on that VTEP's port
+// like any other entry but is never aged and ignores the quotas; routes put it there and take it
+// away (learn_remote, forget_remote). A move between a local port and a VTEP is a move like any
+// other, dampened the same way (FRR's duplicate-address freeze has the same defaults). With a
+// change log, every local entry that appears or goes is written to it.
 // Not thread-safe: one owner (the switch, under its lock) calls it.
 #pragma once
 
@@ -36,6 +41,7 @@
 #include <vector>
 
 #include "vswitch/counter.hpp"
+#include "vswitch/fdb_change_log.hpp"
 #include "vswitch/mac_addr.hpp"
 #include "vswitch/time.hpp"
 
@@ -72,6 +78,7 @@ class Fdb {
     std::uint32_t prev = 0, next = 0;  // the port's chain, pool positions + 1 (0: none)
     std::uint32_t home = 0;            // its index slot's probe start (no rehash on deletion)
     std::uint16_t moves = 0;           // moves in the current flap window
+    bool remote = false;               // EVPN: behind a remote VTEP (never aged)
     TimePoint last_seen{};
     TimePoint flap_mark{};  // start of the flap window; the end of the freeze once frozen
   };
@@ -101,6 +108,14 @@ class Fdb {
   // The port of a live entry, or kNoPort when unknown or aged out.
   PortIndex lookup(std::uint64_t network, MacAddr mac, TimePoint now) const noexcept;
 
+  // EVPN: the MAC is behind the VTEP whose port is `vtep`, as a route says. Moves it there from
+  // anywhere (a move, dampened like one: `frozen` when it flaps), or adds it.
+  LearnResult learn_remote(std::uint64_t network, MacAddr mac, PortIndex vtep, TimePoint now, Displaced& out) noexcept;
+  // EVPN: the route is gone. Removes the entry only if it is still remote on `vtep`.
+  bool forget_remote(std::uint64_t network, MacAddr mac, PortIndex vtep) noexcept;
+  // Where local entries that appear or go are written (nullptr: nowhere). Not owned.
+  void set_change_log(FdbChangeLog* log) noexcept { changes_ = log; }
+
   // Removes one entry (if present).
   void forget(std::uint64_t network, MacAddr mac) noexcept;
   // Removes every entry of a port: O(its entries).
@@ -117,6 +132,12 @@ class Fdb {
   void hold_network(std::uint64_t network);
   void release_network(std::uint64_t network) noexcept;
   std::size_t network_entries(std::uint64_t network) const noexcept;
+  // Every network a port holds: fn(network).
+  template <class Fn>
+  void for_each_network(Fn&& fn) const {
+    for (const auto& [network, count] : networks_)
+      if (count.ports > 0) fn(network);
+  }
 
   // Calls fn(entry) for the entries at pool positions [from, from + count): a bounded piece of
   // a walk over the table. Returns where the next piece starts (max_entries() at the end).
@@ -148,7 +169,15 @@ class Fdb {
   std::uint64_t hash(std::uint64_t network, std::uint64_t mac) const noexcept;
   // Index slot holding the entry, or npos.
   std::size_t find_slot(std::uint64_t network, std::uint64_t mac, std::uint64_t h) const noexcept;
-  bool is_live(const Entry& e, TimePoint now) const noexcept { return now - e.last_seen <= config_.aging; }
+  bool is_live(const Entry& e, TimePoint now) const noexcept { return e.remote || now - e.last_seen <= config_.aging; }
+  void log_change(const Entry& e, bool added) noexcept {
+    if (changes_ != nullptr && !e.remote) changes_->push({e.network, e.mac, added});
+  }
+  // A known entry goes to `port` (a move): dampened; may make room on `port` (its quota).
+  LearnResult move(Entry& e, std::uint32_t pos, PortIndex port, bool remote, TimePoint now, Displaced& out) noexcept;
+  // A new entry: room first (quotas, a full table), then an index slot; `remote` skips the quotas.
+  LearnResult insert(std::uint64_t network, std::uint64_t mac, std::uint64_t h, PortIndex port, bool remote,
+                     TimePoint now, Displaced& out) noexcept;
   PortChain& chain(PortIndex port) noexcept;
   void chain_append(std::uint32_t pos) noexcept;
   void chain_unlink(std::uint32_t pos) noexcept;
@@ -179,6 +208,7 @@ class Fdb {
   Counter size_;  // read without the lock (metrics)
   std::size_t cursor_ = 0;
   mutable std::size_t longest_probe_ = 0;
+  FdbChangeLog* changes_ = nullptr;
 };
 
 }  // namespace vswitch

@@ -26,6 +26,7 @@ struct Port {
   std::uint64_t network = 0;
   std::uint16_t mtu = 0;        // negotiated
   bool active = false;          // in its network's flood list
+  bool remote = false;          // EVPN: a remote VTEP (frames go over VXLAN; its MACs come from routes)
   std::uint64_t owner = 0;      // who holds the port (a member key's fingerprint; 0: v1), for pinned MACs
   double flood_tokens = 0;      // storm control: flooded frames it may still send now
   TimePoint flood_refill{};
@@ -45,6 +46,7 @@ class PortTable {
   // An inactive port; nullptr when every slot is taken.
   Port* add(std::uint64_t network, std::uint16_t mtu, TimePoint now);
   void activate(PortIndex index);
+  void deactivate(PortIndex index);  // out of the flood list again (a VTEP whose route went)
   void remove(PortIndex index);
 
   Port* find(PortIndex index) noexcept;

@@ -29,6 +29,7 @@ struct PortRow {
   PortIndex id = kNoPort;
   bool secure = false;
   bool active = false;  // its client confirmed the session
+  bool vtep = false;    // EVPN: another server's VTEP (endpoint: its address)
   std::string member;      // v2: the member's name
   std::string public_key;  // v2: base64
   std::string suite;       // cipher suite, or "plaintext"
@@ -46,6 +47,7 @@ struct FdbRow {
   std::uint64_t mac = 0;
   PortIndex port = kNoPort;
   double age_s = 0;
+  std::string vtep;  // EVPN: behind this server (remote entries), else empty
 };
 // The table sizes `vswitchctl show` gives (Counters: read without the lock).
 struct StatsRow {
@@ -57,7 +59,7 @@ std::vector<PortRow> snapshot_ports(const SwitchState& state, TimePoint now);
 // A piece of the MAC table: appends the live entries at pool positions [from, from + count) and
 // returns where the next piece starts (the table's size when done), so the caller can release
 // the lock between pieces of a large table.
-std::size_t snapshot_fdb(const SwitchCore& core, TimePoint now, std::size_t from, std::size_t count,
+std::size_t snapshot_fdb(const SwitchState& state, TimePoint now, std::size_t from, std::size_t count,
                          std::vector<FdbRow>& rows);
 
 // Anywhere (no lock needed):

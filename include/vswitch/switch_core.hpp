@@ -69,11 +69,13 @@ class SwitchCore {
   // Removes the port and every MAC learned on it.
   void remove_port(PortIndex index);
 
-  // One frame from an active port: learns its source, decides where it goes.
+  // One frame from an active port: learns its source (not from a VTEP: EVPN routes say where its
+  // MACs are), decides where it goes.
   Decision switch_frame(Port& ingress, std::span<const std::uint8_t> frame, TimePoint now) noexcept;
   // Calls fn(Port&) for each flood destination of a frame from `ingress` (every other active
   // port of its network whose MTU takes the frame; the others are counted as egress_mtu drops).
-  // Returns the number of destinations.
+  // A frame from a VTEP goes to local ports only (split horizon: the other servers had it from
+  // its sender). Returns the number of destinations.
   template <class Fn>
   std::size_t for_each_flood_port(const Port& ingress, std::size_t frame_size, Fn&& fn) noexcept;
   // The unicast destination, if it still exists and its MTU takes the frame (else counted).
@@ -93,6 +95,11 @@ class SwitchCore {
   // The operator's pins, replacing the previous set (control path, may allocate). A pinned MAC
   // learned on another member's port is forgotten at once.
   void set_pins(const std::vector<MacPin>& pins, TimePoint now);
+  // EVPN: a route puts `mac` behind the VTEP `vtep`, or takes it away (counted).
+  void learn_remote(std::uint64_t network, MacAddr mac, PortIndex vtep, TimePoint now) noexcept;
+  void forget_remote(std::uint64_t network, MacAddr mac, PortIndex vtep) noexcept;
+  // EVPN: where local MACs that appear or go are written (the table's change log).
+  void set_change_log(FdbChangeLog* log) noexcept { fdb_.set_change_log(log); }
   // A reload's new limits: MAC entries per port and per network, aging, storm control. The
   // table's and the port table's sizes stay (allocated at start). A port above a lowered limit
   // gives up its own oldest entries as it learns new ones.
@@ -134,6 +141,7 @@ std::size_t SwitchCore::for_each_flood_port(const Port& ingress, std::size_t fra
   for (const PortIndex index : ports_.members(ingress.network)) {
     if (index == ingress.index) continue;
     Port* port = ports_.find(index);
+    if (port != nullptr && port->remote && ingress.remote) continue;
     if (port == nullptr || !fits(*port, frame_size)) continue;
     fn(*port);
     ++sent;

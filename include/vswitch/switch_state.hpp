@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "vswitch/handshake.hpp"
@@ -73,6 +74,21 @@ class SwitchState {
   // is separate and sliced (core.expire), so no single call walks the whole table.
   void expire(TimePoint now, std::vector<PortEvent>& events);
 
+  // EVPN (docs/architecture.md, "EVPN"): other servers' VTEPs are ports of their networks
+  // (`remote`), reached over VXLAN at their address and `vxlan_port`; BGP routes, read from the
+  // kernel by the EVPN thread, say which MACs sit behind them and which of them want floods.
+  // Networks take part once the EVPN thread has made their kernel objects (evpn_network).
+  void evpn_network(std::uint64_t network, std::uint32_t vni);
+  // A flood-list route (type 3, the zero MAC) for `vtep` appeared or went.
+  void evpn_flood(std::uint64_t network, const Endpoint& vtep, bool present, TimePoint now);
+  // A MAC route (type 2) behind `vtep` appeared or went.
+  void evpn_mac(std::uint64_t network, MacAddr mac, const Endpoint& vtep, bool present, TimePoint now);
+  // Phase B of a VXLAN datagram: the VTEP port it came from (nullptr, counted: unknown VNI or VTEP).
+  Port* evpn_ingress(std::uint32_t vni, const Endpoint& from) noexcept;
+  // The VNI of a network that takes part, for the VXLAN header.
+  std::uint32_t evpn_vni(std::uint64_t network) const noexcept;
+  std::uint16_t vxlan_port = 4789;
+
   // The switch's counters and the tables' fill, read without the lock (all Counters).
   void describe(metrics::Samples& out) const;
 
@@ -83,6 +99,20 @@ class SwitchState {
 
  private:
   PortEvent event_for(PortEvent::Kind kind, PortIndex port) const;
+  Port* vtep_port(std::uint64_t network, const Endpoint& vtep, bool create, TimePoint now);
+  void drop_idle_vtep(Port& port);
+
+  struct VtepKey {
+    std::uint64_t network;
+    Endpoint address;  // port: vxlan_port
+    bool operator==(const VtepKey&) const = default;
+  };
+  struct VtepKeyHash {
+    std::size_t operator()(const VtepKey& k) const noexcept { return k.address.hash() * 31 + k.network; }
+  };
+  std::unordered_map<VtepKey, PortIndex, VtepKeyHash> vteps_;
+  std::unordered_map<std::uint32_t, std::uint64_t> vni_networks_;
+  std::unordered_map<std::uint64_t, std::uint32_t> network_vnis_;
 };
 
 template <class Pred>

@@ -39,6 +39,9 @@ enum class DropReason : std::uint8_t {
   storm_control,      // the ingress port is over its flood budget (storm control)
   bad_source_address, // an underlay source no real sender has (loopback, multicast, our own, ...)
   denied_source,      // an underlay source the operator's --allow-underlay/--deny-underlay refuses
+  bad_vxlan,          // EVPN: a VXLAN datagram without the I flag or too short for a frame
+  unknown_vni,        // EVPN: a VNI no network of ours runs on
+  unknown_vtep,       // EVPN: VXLAN from a server BGP has not told us of for that VNI
   count_
 };
 inline constexpr std::size_t kDropReasonCount = static_cast<std::size_t>(DropReason::count_);
@@ -62,6 +65,9 @@ struct SwitchStats {
   Counter ports_joined, ports_left, ports_timed_out, ports_revoked;
   Counter control_replies_suppressed;  // rate-limited replies to unauthenticated senders
   Counter roams;                       // authenticated packets that moved an endpoint
+  Counter remote_learned, remote_moved, remote_withdrawn;  // EVPN: MACs behind other servers, by route
+  Counter evpn_duplicates;  // EVPN: a route moved a MAC that flaps between servers: frozen, not moved
+  Counter vxlan_rx, vxlan_tx;  // EVPN: frames from and to other servers
   std::array<Counter, kDropReasonCount> drops{};
 
   void drop(DropReason reason) noexcept { ++drops[static_cast<std::size_t>(reason)]; }

@@ -59,9 +59,9 @@ TEST(Report, PlaintextPortsSayPlaintext) {
 namespace {
 
 // The whole table, in pieces of `piece` pool positions as the server takes it.
-std::vector<report::FdbRow> whole_fdb(const SwitchCore& core, TimePoint now, std::size_t piece = 7) {
+std::vector<report::FdbRow> whole_fdb(const SwitchState& state, TimePoint now, std::size_t piece = 7) {
   std::vector<report::FdbRow> rows;
-  for (std::size_t at = 0; at < core.fdb().max_entries();) at = report::snapshot_fdb(core, now, at, piece, rows);
+  for (std::size_t at = 0; at < state.core.fdb().max_entries();) at = report::snapshot_fdb(state, now, at, piece, rows);
   return rows;
 }
 
@@ -70,11 +70,11 @@ std::vector<report::FdbRow> whole_fdb(const SwitchCore& core, TimePoint now, std
 TEST(Report, FdbShowsLiveEntriesOnly) {
   SessionFixture f;
   one_member(f);
-  EXPECT_NE(report::fdb(whole_fdb(f.state.core, kT0), report::Format::text).find("02:00:00:00:00:01"),
+  EXPECT_NE(report::fdb(whole_fdb(f.state, kT0), report::Format::text).find("02:00:00:00:00:01"),
             std::string::npos);
-  EXPECT_NE(report::fdb(whole_fdb(f.state.core, kT0), report::Format::json).find("\"mac\":\"02:00:00:00:00:01\""),
+  EXPECT_NE(report::fdb(whole_fdb(f.state, kT0), report::Format::json).find("\"mac\":\"02:00:00:00:00:01\""),
             std::string::npos);
-  EXPECT_EQ(report::fdb(whole_fdb(f.state.core, kT0 + 301s), report::Format::json), "{\"format\":1,\"fdb\":[]}\n");
+  EXPECT_EQ(report::fdb(whole_fdb(f.state, kT0 + 301s), report::Format::json), "{\"format\":1,\"fdb\":[]}\n");
 }
 
 TEST(Report, FdbInPiecesSeesEveryEntryOnce) {
@@ -85,7 +85,7 @@ TEST(Report, FdbInPiecesSeesEveryEntryOnce) {
     auto message = f.data(c, SessionFixture::frame(0xffffffffffffULL, 0x020000000000ULL | m));
     f.receive(message, c);
   }
-  const auto rows = whole_fdb(f.state.core, kT0, 3);
+  const auto rows = whole_fdb(f.state, kT0, 3);
   EXPECT_EQ(rows.size(), 40u);
   std::set<std::uint64_t> macs;
   for (const auto& r : rows) macs.insert(r.mac);

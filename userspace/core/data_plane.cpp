@@ -2,6 +2,7 @@
 
 #include "vswitch/log.hpp"
 #include "vswitch/log_rate_limit.hpp"
+#include "vswitch/vxlan.hpp"
 
 namespace vswitch {
 namespace v2 = protocol::v2;
@@ -98,13 +99,49 @@ Intake open_inbound(const SessionTable& sessions, bool secure, std::span<std::ui
   return Intake::session;
 }
 
+Intake open_vxlan(std::span<std::uint8_t> datagram, const Endpoint& from, Inbound& out, DropTally& drops) noexcept {
+  ++drops.datagrams;
+  drops.bytes += datagram.size();
+  const auto vni = vxlan::decode(datagram);
+  if (!vni) {
+    drops.drop(DropReason::bad_vxlan);
+    return Intake::dropped;
+  }
+  out = Inbound{};
+  out.message = datagram;
+  out.from = from;
+  out.payload = datagram.subspan(vxlan::kHeaderSize);
+  out.vxlan = true;
+  out.vni = *vni;
+  return Intake::session;
+}
+
 void decide(SwitchState& state, Inbound& in, std::uint32_t inbound_id, TimePoint now, std::vector<Outbound>& plan,
             std::vector<PortEvent>& events) noexcept {
-  Port* port = state.admit(*in.keypair, in.from, in.message.size(), now);
+  Port* port = nullptr;
+  if (in.vxlan) {
+    port = state.evpn_ingress(in.vni, in.from);
+    if (port != nullptr) {
+      state.core.count_rx(*port, in.message.size());
+      ++state.core.stats().vxlan_rx;
+    }
+  } else {
+    port = state.admit(*in.keypair, in.from, in.message.size(), now);
+  }
   if (port == nullptr) return;
   in.port = port->index;
   SwitchCore& core = state.core;
   auto plan_to = [&](Outbound::Kind kind, Port& egress, std::size_t bytes, std::uint64_t sequence) {
+    if (egress.remote) {  // another server: the frame as it is, in VXLAN
+      const PeerSession& vtep = state.sessions.peer(egress.index);
+      plan.push_back({Outbound::Kind::vxlan, inbound_id, egress.index, nullptr, vtep.endpoint, 0,
+                      state.evpn_vni(egress.network)});
+      core.count_tx(egress, vxlan::kHeaderSize + in.payload.size());
+      ++core.stats().vxlan_tx;
+      return;
+    }
+    // From another server, nothing is resealed in place: a copy for each local port.
+    if (in.vxlan && kind == Outbound::Kind::forward_in_place) kind = Outbound::Kind::forward_copy;
     Keypair* kp = state.sender(egress.index);
     if (kp == nullptr) {
       core.count_drop(DropReason::unknown_session);
@@ -136,7 +173,7 @@ void decide(SwitchState& state, Inbound& in, std::uint32_t inbound_id, TimePoint
     case MessageKind::frame: break;
   }
   const Decision d = core.switch_frame(*port, in.payload, now);
-  const std::size_t bytes = in.keypair->overhead() + in.payload.size();
+  const std::size_t bytes = (in.vxlan ? protocol::v2::kOverhead : in.keypair->overhead()) + in.payload.size();
   if (d.action == Decision::Action::unicast) {
     if (Port* egress = core.unicast_port(d, in.payload.size())) plan_to(Outbound::Kind::forward_in_place, *egress, bytes, 0);
   } else if (d.action == Decision::Action::flood) {
@@ -158,6 +195,8 @@ std::size_t seal_frame(const Outbound& o, std::span<std::uint8_t> message, std::
   if (!counter) return 0;
   return seal(*o.keypair, MessageKind::frame, *counter, message, frame_size);
 }
+
+void vxlan_header(const Outbound& o, std::span<std::uint8_t, 8> header) noexcept { vxlan::encode(o.vni, header); }
 
 void log_events(std::vector<PortEvent>& events) {
   // Shared by every thread that reports port events: a churn of thousands of ports costs a few

@@ -134,6 +134,13 @@ std::uint16_t Endpoint::port() const noexcept {
   return 0;
 }
 
+Endpoint Endpoint::with_port(std::uint16_t port) const noexcept {
+  Endpoint e = *this;
+  if (family() == AF_INET) e.addr_.v4.sin_port = htons(port);
+  if (family() == AF_INET6) e.addr_.v6.sin6_port = htons(port);
+  return e;
+}
+
 std::string Endpoint::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
   if (family() == AF_INET) {

@@ -184,6 +184,7 @@ void Fdb::erase(std::uint32_t pos) noexcept {
     }
   }
   index_[hole] = kEmpty;
+  log_change(e, false);
   chain_unlink(pos);
   if (std::size_t* n = network_count(e.network); n != nullptr && *n > 0) --*n;
   e = Entry{};
@@ -199,53 +200,88 @@ PortIndex Fdb::largest_port() const noexcept {
 Fdb::LearnResult Fdb::learn(std::uint64_t network, MacAddr mac, PortIndex port, TimePoint now,
                             Displaced& out) noexcept {
   out = Displaced{};
-  PortIndex& previous = out.previous;
-  PortIndex& evicted = out.evicted;
   const std::uint64_t key = mac.to_u64();
   const std::uint64_t h = hash(network, key);
   if (const std::size_t slot = find_slot(network, key, h); slot != npos) {
     const std::uint32_t pos = index_[slot] - 1;
     Entry& e = pool_[pos];
+    if (e.port != port) return move(e, pos, port, false, now, out);
     const bool was_live = is_live(e, now);
-    if (e.port == port) {
-      if (now - e.last_seen >= kReorderAfter) {
-        chain_unlink(pos);
-        chain_append(pos);
-      }
-      e.last_seen = now;
-      return was_live ? LearnResult::refreshed : LearnResult::learned;
+    if (now - e.last_seen >= kReorderAfter) {
+      chain_unlink(pos);
+      chain_append(pos);
     }
-    previous = e.port;
-    if (was_live) {
-      // A live MAC on another port: a move, unless it moves too often (then it stays put).
-      if (e.moves >= config_.flap_moves) {
-        if (now < e.flap_mark) return LearnResult::frozen;
-        e.moves = 0;  // the freeze is over
-        e.flap_mark = now;
-      }
-      if (now - e.flap_mark > config_.flap_window) {
-        e.moves = 0;
-        e.flap_mark = now;
-      }
-      if (++e.moves >= config_.flap_moves) e.flap_mark = now + config_.freeze;
-    } else {
+    e.last_seen = now;
+    return was_live ? LearnResult::refreshed : LearnResult::learned;
+  }
+  return insert(network, key, h, port, false, now, out);
+}
+
+Fdb::LearnResult Fdb::learn_remote(std::uint64_t network, MacAddr mac, PortIndex vtep, TimePoint now,
+                                   Displaced& out) noexcept {
+  out = Displaced{};
+  const std::uint64_t key = mac.to_u64();
+  const std::uint64_t h = hash(network, key);
+  if (const std::size_t slot = find_slot(network, key, h); slot != npos) {
+    const std::uint32_t pos = index_[slot] - 1;
+    Entry& e = pool_[pos];
+    if (e.port == vtep && e.remote) return LearnResult::refreshed;
+    return move(e, pos, vtep, true, now, out);
+  }
+  return insert(network, key, h, vtep, true, now, out);
+}
+
+bool Fdb::forget_remote(std::uint64_t network, MacAddr mac, PortIndex vtep) noexcept {
+  const std::uint64_t key = mac.to_u64();
+  const std::size_t slot = find_slot(network, key, hash(network, key));
+  if (slot == npos) return false;
+  const std::uint32_t pos = index_[slot] - 1;
+  if (!pool_[pos].remote || pool_[pos].port != vtep) return false;
+  erase(pos);
+  return true;
+}
+
+Fdb::LearnResult Fdb::move(Entry& e, std::uint32_t pos, PortIndex port, bool remote, TimePoint now,
+                           Displaced& out) noexcept {
+  out.previous = e.port;
+  const bool was_live = is_live(e, now);
+  if (was_live) {
+    // A live MAC on another port: a move, unless it moves too often (then it stays put).
+    if (e.moves >= config_.flap_moves) {
+      if (now < e.flap_mark) return LearnResult::frozen;
+      e.moves = 0;  // the freeze is over
+      e.flap_mark = now;
+    }
+    if (now - e.flap_mark > config_.flap_window) {
       e.moves = 0;
       e.flap_mark = now;
     }
-    // The new port may be at its limit: it gives up its own oldest entry (entries, once, after a
-    // reload lowered the limit).
-    for (PortChain& c = chain(port); c.owner == port && c.count >= config_.port_max && c.head != 0;) {
-      evicted = port;
-      ++out.replaced;
-      erase(c.head - 1);
-    }
-    chain_unlink(pos);
-    e.port = port;
-    e.last_seen = now;
-    chain_append(pos);
-    return was_live ? LearnResult::moved : LearnResult::learned;
+    if (++e.moves >= config_.flap_moves) e.flap_mark = now + config_.freeze;
+  } else {
+    e.moves = 0;
+    e.flap_mark = now;
   }
-  // A new MAC: room first, then an index slot within the probe bound.
+  // The new port may be at its limit: it gives up its own oldest entry (entries, once, after a
+  // reload lowered the limit). A VTEP holds what the routes say.
+  for (PortChain& c = chain(port); !remote && c.owner == port && c.count >= config_.port_max && c.head != 0;) {
+    out.evicted = port;
+    ++out.replaced;
+    erase(c.head - 1);
+  }
+  if (remote != e.remote) {
+    if (remote) log_change(e, false);  // here no more: behind another server now
+    e.remote = remote;
+    if (!remote) log_change(e, true);  // here now
+  }
+  chain_unlink(pos);
+  e.port = port;
+  e.last_seen = now;
+  chain_append(pos);
+  return was_live ? LearnResult::moved : LearnResult::learned;
+}
+
+Fdb::LearnResult Fdb::insert(std::uint64_t network, std::uint64_t key, std::uint64_t h, PortIndex port, bool remote,
+                             TimePoint now, Displaced& out) noexcept {
   std::size_t free_slot = npos;
   for (std::size_t probe = 0; probe < kMaxProbe && free_slot == npos; ++probe)
     if (index_[(h + probe) & mask_] == kEmpty) free_slot = probe;
@@ -253,22 +289,22 @@ Fdb::LearnResult Fdb::learn(std::uint64_t network, MacAddr mac, PortIndex port, 
   PortChain& own = chain(port);
   const std::size_t own_count = own.owner == port ? own.count : 0;
   std::size_t* in_network = network_count(network);
-  if (own_count >= config_.port_max) {
-    evicted = port;
+  if (!remote && own_count >= config_.port_max) {
+    out.evicted = port;
     while (own.count >= config_.port_max && own.head != 0) {
       ++out.replaced;
       erase(own.head - 1);
     }
-  } else if (in_network != nullptr && config_.network_max != 0 && *in_network >= config_.network_max) {
+  } else if (!remote && in_network != nullptr && config_.network_max != 0 && *in_network >= config_.network_max) {
     if (own_count == 0) return LearnResult::refused_network;
-    evicted = port;
+    out.evicted = port;
     ++out.replaced;
     erase(own.head - 1);
   } else if (size_ >= config_.max_entries) {
     out.table_full = true;
-    evicted = largest_port();
-    if (evicted == kNoPort) return LearnResult::refused_network;
-    erase(chain(evicted).head - 1);
+    out.evicted = largest_port();
+    if (out.evicted == kNoPort) return LearnResult::refused_network;
+    erase(chain(out.evicted).head - 1);
   }
   // An eviction may have moved index entries: look for the free slot again (one now exists).
   std::size_t i = h & mask_;
@@ -281,12 +317,14 @@ Fdb::LearnResult Fdb::learn(std::uint64_t network, MacAddr mac, PortIndex port, 
   e.network = network;
   e.mac = key;
   e.port = port;
+  e.remote = remote;
   e.home = static_cast<std::uint32_t>(h & mask_);
   e.last_seen = e.flap_mark = now;
   index_[i] = pos + 1;
   chain_append(pos);
   if (std::size_t* n = network_count(network); n != nullptr) ++*n;
   ++size_;
+  log_change(e, true);
   return LearnResult::learned;
 }
 

@@ -44,18 +44,23 @@ void PortTable::activate(PortIndex index) {
   members_[p->network].push_back(index);
 }
 
+void PortTable::deactivate(PortIndex index) {
+  Port* p = find(index);
+  if (p == nullptr || !p->active) return;
+  auto it = members_.find(p->network);
+  if (it != members_.end()) {
+    std::erase(it->second, index);
+    if (it->second.empty()) members_.erase(it);
+  }
+  p->active = false;
+}
+
 void PortTable::remove(PortIndex index) {
   Port* p = find(index);
   if (p == nullptr) return;
-  if (p->active) {
-    auto it = members_.find(p->network);
-    if (it != members_.end()) {
-      std::erase(it->second, index);
-      if (it->second.empty()) members_.erase(it);
-    }
-  }
+  deactivate(index);
   p->index = kNoPort;
-  p->active = false;
+  p->remote = false;
   free_slots_.push_back(port_slot(index));
   --in_use_;
 }

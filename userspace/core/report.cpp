@@ -65,12 +65,13 @@ std::vector<PortRow> snapshot_ports(const SwitchState& state, TimePoint now) {
     r.id = p.index;
     r.secure = s.secure;
     r.active = p.active;
+    r.vtep = p.remote;
     if (s.secure) {
       r.member = s.name;
       r.public_key = key_to_base64(s.key);
     }
     const Keypair* kp = s.current != nullptr ? s.current : s.next;
-    r.suite = !s.secure ? "plaintext" : kp != nullptr ? std::string(to_string(kp->send.suite())) : "none";
+    r.suite = p.remote ? "vxlan" : !s.secure ? "plaintext" : kp != nullptr ? std::string(to_string(kp->send.suite())) : "none";
     r.endpoint = s.endpoint.empty() ? "-" : s.endpoint.to_string();
     r.network = p.network;
     r.mtu = p.mtu;
@@ -88,10 +89,13 @@ std::vector<PortRow> snapshot_ports(const SwitchState& state, TimePoint now) {
   return rows;
 }
 
-std::size_t snapshot_fdb(const SwitchCore& core, TimePoint now, std::size_t from, std::size_t count,
+std::size_t snapshot_fdb(const SwitchState& state, TimePoint now, std::size_t from, std::size_t count,
                          std::vector<FdbRow>& rows) {
-  return core.fdb().for_each_from(from, count, [&](const Fdb::Entry& e) {
-    if (now - e.last_seen <= core.fdb().aging()) rows.push_back({e.network, e.mac, e.port, seconds_between(e.last_seen, now)});
+  const Fdb& fdb = state.core.fdb();
+  return fdb.for_each_from(from, count, [&](const Fdb::Entry& e) {
+    if (!e.remote && now - e.last_seen > fdb.aging()) return;
+    rows.push_back({e.network, e.mac, e.port, seconds_between(e.last_seen, now),
+                    e.remote ? state.sessions.peer(e.port).endpoint.to_string() : std::string()});
   });
 }
 
@@ -146,16 +150,22 @@ std::string show(const Facts& server, const Facts& datapath, const StatsRow& sta
                       ",\"networks\":[";
     for (std::size_t i = 0; i < sorted.size();) {
       const std::uint64_t net = sorted[i]->network;
-      out += (out.back() == '[' ? "" : ",") + std::string("{\"network\":") + u64(net) + ",\"members\":[";
-      for (bool first = true; i < sorted.size() && sorted[i]->network == net; ++i, first = false) {
+      std::string members, vteps;
+      for (; i < sorted.size() && sorted[i]->network == net; ++i) {
         const PortRow& p = *sorted[i];
-        out += (first ? "" : ",") + std::string("{\"port\":") + u64(p.id) + ",\"member\":" + json_string(p.member) +
-               ",\"public_key\":" + json_string(p.public_key) + ",\"endpoint\":" + json_string(p.endpoint) +
-               ",\"suite\":" + json_string(p.suite) + ",\"last_handshake_s\":" + fixed(p.handshake_s, 3) +
-               ",\"macs\":" + u64(p.macs) + ",\"rx_bytes\":" + u64(p.rx_bytes) +
-               ",\"tx_bytes\":" + u64(p.tx_bytes) + "}";
+        if (p.vtep) {
+          vteps += (vteps.empty() ? "" : ",") + std::string("{\"address\":") + json_string(p.endpoint) +
+                   ",\"macs\":" + u64(p.macs) + ",\"flood\":" + (p.active ? "true" : "false") + "}";
+          continue;
+        }
+        members += (members.empty() ? "" : ",") + std::string("{\"port\":") + u64(p.id) +
+                   ",\"member\":" + json_string(p.member) + ",\"public_key\":" + json_string(p.public_key) +
+                   ",\"endpoint\":" + json_string(p.endpoint) + ",\"suite\":" + json_string(p.suite) +
+                   ",\"last_handshake_s\":" + fixed(p.handshake_s, 3) + ",\"macs\":" + u64(p.macs) +
+                   ",\"rx_bytes\":" + u64(p.rx_bytes) + ",\"tx_bytes\":" + u64(p.tx_bytes) + "}";
       }
-      out += "]}";
+      out += (out.back() == '[' ? "" : ",") + std::string("{\"network\":") + u64(net) + ",\"members\":[" + members +
+             "],\"vteps\":[" + vteps + "]}";
     }
     return out + "]}\n";
   }
@@ -165,16 +175,22 @@ std::string show(const Facts& server, const Facts& datapath, const StatsRow& sta
   out += "  ports: " + u64(stats.ports) + ", MAC entries: " + u64(stats.fdb_entries) + " of " + u64(stats.fdb_max) + "\n";
   for (std::size_t i = 0; i < sorted.size();) {
     const std::uint64_t net = sorted[i]->network;
+    std::string members, vteps;
     std::size_t n = 0;
-    while (i + n < sorted.size() && sorted[i + n]->network == net) ++n;
-    out += "\nnetwork " + u64(net) + ": " + u64(n) + " member(s) online\n";
-    for (; n > 0; --n, ++i) {
+    for (; i < sorted.size() && sorted[i]->network == net; ++i) {
       const PortRow& p = *sorted[i];
-      out += "  " + (p.secure ? p.member + " (" + short_key(p.public_key) + ")" : "port " + u64(p.id)) + "\n";
-      out += "    endpoint: " + p.endpoint + ", " + p.suite + (p.active ? "" : " (unconfirmed)") + "\n";
-      out += "    latest handshake: " + fixed(p.handshake_s, 0) + " s ago, MACs: " + u64(p.macs) +
-             ", transfer: " + u64(p.rx_bytes) + " B received, " + u64(p.tx_bytes) + " B sent\n";
+      if (p.vtep) {
+        vteps += (vteps.empty() ? "" : ", ") + p.endpoint + " (" + u64(p.macs) + " MACs" + (p.active ? "" : ", no floods") + ")";
+        continue;
+      }
+      ++n;
+      members += "  " + (p.secure ? p.member + " (" + short_key(p.public_key) + ")" : "port " + u64(p.id)) + "\n";
+      members += "    endpoint: " + p.endpoint + ", " + p.suite + (p.active ? "" : " (unconfirmed)") + "\n";
+      members += "    latest handshake: " + fixed(p.handshake_s, 0) + " s ago, MACs: " + u64(p.macs) +
+                 ", transfer: " + u64(p.rx_bytes) + " B received, " + u64(p.tx_bytes) + " B sent\n";
     }
+    out += "\nnetwork " + u64(net) + ": " + u64(n) + " member(s) online\n" + members;
+    if (!vteps.empty()) out += "  other servers (EVPN VTEPs): " + vteps + "\n";
   }
   return out;
 }
@@ -189,13 +205,18 @@ std::string fdb(std::vector<FdbRow> rows, Format format) {
       const auto& e = rows[i];
       out += (i ? "," : "") + std::string("{\"network\":") + u64(e.network) +
              ",\"mac\":" + json_string(MacAddr::from_u64(e.mac).to_string()) + ",\"port\":" + u64(e.port) +
-             ",\"age_s\":" + fixed(e.age_s, 3) + "}";
+             ",\"age_s\":" + fixed(e.age_s, 3) + (e.vtep.empty() ? "" : ",\"vtep\":" + json_string(e.vtep)) + "}";
     }
     return out + "]}\n";
   }
+  // A VTEP column only where other servers' MACs are (EVPN).
+  const bool remote = std::any_of(rows.begin(), rows.end(), [](const FdbRow& e) { return !e.vtep.empty(); });
   std::vector<std::vector<std::string>> table_rows{{"NETWORK", "MAC", "PORT", "AGE"}};
-  for (const auto& e : rows)
+  if (remote) table_rows.front().push_back("VTEP");
+  for (const auto& e : rows) {
     table_rows.push_back({u64(e.network), MacAddr::from_u64(e.mac).to_string(), u64(e.port), fixed(e.age_s, 1) + "s"});
+    if (remote) table_rows.back().push_back(e.vtep.empty() ? "-" : e.vtep);
+  }
   return table(table_rows) + std::to_string(rows.size()) + " entr" + (rows.size() == 1 ? "y" : "ies") + "\n";
 }
 

@@ -118,7 +118,7 @@ Decision SwitchCore::switch_frame(Port& ingress, std::span<const std::uint8_t> f
     d.reason = DropReason::pinned_mac;
   } else {
     ++stats_.rx_frames;
-    learn(ingress, ethernet::source(frame), now);
+    if (!ingress.remote) learn(ingress, ethernet::source(frame), now);
     const MacAddr dst = ethernet::destination(frame);
     const PortIndex egress = dst.is_multicast() ? kNoPort : fdb_.lookup(ingress.network, dst, now);
     if (egress == kNoPort) {
@@ -155,6 +155,23 @@ void SwitchCore::learn(Port& ingress, MacAddr source, TimePoint now) noexcept {
   }
   if (displaced.table_full) ++stats_.evicted;
   else stats_.replaced_own += displaced.replaced;
+}
+
+void SwitchCore::learn_remote(std::uint64_t network, MacAddr mac, PortIndex vtep, TimePoint now) noexcept {
+  Fdb::Displaced displaced;
+  switch (fdb_.learn_remote(network, mac, vtep, now, displaced)) {
+    case Fdb::LearnResult::refreshed: return;
+    case Fdb::LearnResult::learned: ++stats_.remote_learned; break;
+    case Fdb::LearnResult::moved: ++stats_.remote_moved; break;
+    case Fdb::LearnResult::frozen: ++stats_.moves_dampened; ++stats_.evpn_duplicates; return;
+    case Fdb::LearnResult::refused_network:
+    case Fdb::LearnResult::refused_probe: ++stats_.learn_refused; return;
+  }
+  if (displaced.table_full) ++stats_.evicted;
+}
+
+void SwitchCore::forget_remote(std::uint64_t network, MacAddr mac, PortIndex vtep) noexcept {
+  if (fdb_.forget_remote(network, mac, vtep)) ++stats_.remote_withdrawn;
 }
 
 std::size_t SwitchCore::expire(TimePoint now, std::size_t budget) {

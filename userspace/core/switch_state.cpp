@@ -183,7 +183,7 @@ void SwitchState::expire(TimePoint now, std::vector<PortEvent>& events) {
   std::vector<std::pair<PortIndex, PortEvent::Kind>> gone;
   core.ports().for_each([&](const Port& port) {
     PeerSession& peer = sessions.peer(port.index);
-    if (peer.port != port.index) return;
+    if (peer.port != port.index || port.remote) return;  // a VTEP lives as long as its routes
     if (now - peer.last_rx > config.port_timeout) {
       gone.emplace_back(port.index, PortEvent::Kind::timed_out);
       return;

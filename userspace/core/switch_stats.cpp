@@ -30,6 +30,9 @@ std::string_view to_string(DropReason reason) {
     case DropReason::storm_control: return "storm_control";
     case DropReason::bad_source_address: return "bad_source_address";
     case DropReason::denied_source: return "denied_source";
+    case DropReason::bad_vxlan: return "bad_vxlan";
+    case DropReason::unknown_vni: return "unknown_vni";
+    case DropReason::unknown_vtep: return "unknown_vtep";
     case DropReason::count_: break;
   }
   return "unknown";
@@ -70,6 +73,16 @@ void SwitchStats::describe(metrics::Samples& out) const {
       .counter("port_events_total", "", "ports_timed_out", ports_timed_out, {{"event", "timed_out"}})
       .counter("port_events_total", "", "ports_revoked", ports_revoked, {{"event", "revoked"}})
       .counter("roams_total", "Authenticated packets that moved a port's endpoint.", "roams", roams)
+      .counter("evpn_remote_macs_total", "EVPN routes applied to the MAC table, by what they did.", "remote_learned",
+               remote_learned, {{"event", "learned"}})
+      .counter("evpn_remote_macs_total", "", "remote_moved", remote_moved, {{"event", "moved"}})
+      .counter("evpn_remote_macs_total", "", "remote_withdrawn", remote_withdrawn, {{"event", "withdrawn"}})
+      .counter("evpn_duplicate_macs_total",
+               "EVPN: MACs that flapped between servers and were frozen (as FRR's duplicate detection does).",
+               "evpn_duplicates", evpn_duplicates)
+      .counter("vxlan_frames_total", "Frames to and from other servers over VXLAN.", "vxlan_rx", vxlan_rx,
+               {{"direction", "rx"}})
+      .counter("vxlan_frames_total", "", "vxlan_tx", vxlan_tx, {{"direction", "tx"}})
       .counter("", "", "replays", drops[static_cast<std::size_t>(DropReason::replay)])
       .counter("", "", "bad_tags", drops[static_cast<std::size_t>(DropReason::bad_tag)])
       .counter("", "", "drops_total", drops_total());

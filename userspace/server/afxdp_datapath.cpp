@@ -57,7 +57,7 @@ Result<std::unique_ptr<AfxdpDatapath>> AfxdpDatapath::open(const Endpoint& liste
     xc.frames = 2 * opts.ring_size;
     auto sock = XskSocket::open(options.iface, xc, dp->program_.xsk_map_fd());
     if (!sock) return sock.error();
-    dp->workers_.push_back(std::make_unique<AfxdpWorker>(std::move(sock).value(), dp->slow_path_.fd(),
+    dp->workers_.push_back(std::make_unique<AfxdpWorker>(std::move(sock).value(), dp->slow_path_.reply_socket(),
                                                          opts.batch, opts.busy_poll, config.max_ports));
   }
   return dp;

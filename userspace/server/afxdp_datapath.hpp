@@ -52,6 +52,8 @@ class AfxdpDatapath final : public Datapath {
   int reply_socket() const noexcept override { return slow_path_.reply_socket(); }
   report::Facts facts() const override;
   void describe(metrics::Samples& out) const override;
+  // VXLAN through the slow path's kernel socket (the XDP program leaves UDP to other ports alone).
+  Status enable_vxlan(const Endpoint& local) override { return slow_path_.enable_vxlan(local); }
 
   // Largest MTU whose frames fit one UMEM chunk with the outer headers.
   static std::uint16_t max_mtu();

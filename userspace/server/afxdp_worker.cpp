@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "vswitch/vxlan.hpp"
+
 namespace vswitch {
 
 void PortRoutes::learn(PortIndex port, const underlay::UnderlayRoute& route) noexcept {
@@ -208,6 +210,18 @@ void AfxdpWorker::send_copy(const Outbound& o, const Route& r) noexcept {
     }
     std::memcpy(message.data() + protocol::kDataHeaderSize, in.payload.data(), frame);
     n = seal_frame(o, message, frame);
+  } else if (o.kind == Outbound::Kind::vxlan) {
+    // To another server: the plaintext frame behind a VXLAN header. (Its route is never learned
+    // here, VXLAN arriving through the kernel, so this leaves by the kernel socket.)
+    const std::size_t frame = in.payload.size();
+    if (vxlan::kHeaderSize + frame > message.size()) {
+      if (r.known) socket_.release(chunk);
+      drops_.drop(DropReason::no_frame);
+      return;
+    }
+    vxlan_header(o, message.first<vxlan::kHeaderSize>());
+    std::memcpy(message.data() + vxlan::kHeaderSize, in.payload.data(), frame);
+    n = vxlan::kHeaderSize + frame;
   } else {
     n = seal_reply(o, message);
   }

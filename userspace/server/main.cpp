@@ -17,12 +17,15 @@
 #include "server_loop.hpp"
 #include "server_metrics.hpp"
 #include "server_options.hpp"
+#include "evpn_sync.hpp"
 #include "socket_datapath.hpp"
 #include "vswitch/cli_options.hpp"
 #include "vswitch/endpoint.hpp"
 #include "vswitch/key_file.hpp"
 #include "vswitch/log.hpp"
 #include "vswitch/metrics_server.hpp"
+#include "vswitch/network_id.hpp"
+#include "vswitch/vxlan.hpp"
 #include "vswitch/protocol.hpp"
 #include "vswitch/systemd_notify.hpp"
 #include "vswitch/underlay_policy.hpp"
@@ -96,6 +99,26 @@ std::vector<MacPin> pins_of(const MemberDirectory& directory) {
   for (const Member& m : directory.members())
     for (const MacAddr mac : m.macs) pins.push_back({m.network, mac.to_u64(), member_owner(m.key)});
   return pins;
+}
+
+// --evpn-vtep ADDR, --evpn-vni NETWORK=VNI...
+Result<EvpnOptions> parse_evpn_options(const ServerOptions& o) {
+  EvpnOptions e;
+  const auto vtep = Endpoint::parse_numeric(o.evpn_vtep, static_cast<std::uint16_t>(o.evpn_port));
+  if (!vtep || vtep->is_any_address())
+    return Error{"bad --evpn-vtep '" + o.evpn_vtep + "': expected this server's underlay address (A.B.C.D or [V6])"};
+  e.vtep = vtep->with_port(static_cast<std::uint16_t>(o.evpn_port));
+  e.shadow_port = static_cast<std::uint16_t>(o.evpn_shadow_port);
+  if (e.shadow_port == o.evpn_port) return Error{"--evpn-shadow-port must differ from --evpn-port"};
+  for (const std::string& m : o.evpn_vni) {
+    const auto eq = m.find('=');
+    const auto network = eq == std::string::npos ? std::nullopt : parse_network_id(std::string_view(m).substr(0, eq));
+    const auto vni = eq == std::string::npos ? std::nullopt : parse_network_id(std::string_view(m).substr(eq + 1));
+    if (!network || !vni || *vni > vxlan::kMaxVni)
+      return Error{"bad --evpn-vni '" + m + "': expected NETWORK=VNI, the VNI 0.." + std::to_string(vxlan::kMaxVni)};
+    e.vnis[*network] = static_cast<std::uint32_t>(*vni);
+  }
+  return e;
 }
 
 // A new members file, read and checked (nothing applied yet).
@@ -244,6 +267,12 @@ int main(int argc, char** argv) {
   if (!signals) return fail(signals.error().message);
   auto datapath = open_datapath(o, *listen, config, underlay);
   if (!datapath) return fail(datapath.error().message);
+  std::optional<EvpnOptions> evpn_options;
+  if (!o.evpn_vtep.empty()) {
+    auto parsed = parse_evpn_options(o);
+    if (!parsed) return fail(parsed.error().message);
+    evpn_options = std::move(parsed).value();
+  }
   std::optional<MetricsServer> metrics;
   if (!o.metrics.empty()) {
     const auto at = Endpoint::parse_numeric(o.metrics, 0);
@@ -258,10 +287,26 @@ int main(int argc, char** argv) {
 
   SharedSwitch sw(config, sessions);
   if (members) sw.state.core.set_pins(pins_of(*members), Clock::now());
+  std::unique_ptr<EvpnSync> evpn;
+  if (evpn_options) {
+    sw.state.vxlan_port = static_cast<std::uint16_t>(o.evpn_port);
+    if (auto s = (*datapath)->enable_vxlan(evpn_options->vtep); !s) return fail(s.error().message);
+    auto opened = EvpnSync::open(*evpn_options, sw);
+    if (!opened) return fail(opened.error().message);
+    evpn = std::move(opened).value();
+  }
   HandshakeWorker handshakes(sw, hc, std::move(server_key), members);
   handshakes.set_reply_socket((*datapath)->reply_socket());
   handshakes.start();
   if (auto s = (*datapath)->start(sw, handshakes); !s) return fail(s.error().message);
+  if (evpn) {
+    std::vector<std::uint64_t> networks;
+    if (members)
+      for (const Member& m : members->members()) networks.push_back(m.network);
+    std::sort(networks.begin(), networks.end());
+    networks.erase(std::unique(networks.begin(), networks.end()), networks.end());
+    if (auto s = evpn->start(networks); !s) return fail(s.error().message);
+  }
   SystemdNotifier systemd;
   const auto facts = (*datapath)->facts();
   const std::string status = std::string("listening on ") + listen->to_string() + ", datapath " + facts.front().second;
@@ -276,11 +321,15 @@ int main(int argc, char** argv) {
   hooks.identity = {{"public key", secure ? public_key : std::string("none (--insecure: protocol v1)")},
                     {"listening", listen->to_string()},
                     {"protocol", secure ? "v2 (Noise IKpsk2, " + o.cipher + ")" : std::string("v1, INSECURE")}};
+  if (evpn) {
+    hooks.more_samples = [&](metrics::Samples& out) { evpn->describe(out); };
+    for (auto& fact : evpn->facts()) hooks.identity.push_back(std::move(fact));
+  }
   PortSeries port_series(metrics ? o.metrics_max_ports : 0);
   if (metrics) {
     hooks.capture = [&](const SwitchState& state) { port_series.capture(state); };
     hooks.publish = [&] { port_series.commit(); };
-    if (auto s = metrics->start([&] { return render_server_metrics(sw, **datapath, hooks.identity, port_series); }); !s)
+    if (auto s = metrics->start([&] { return render_server_metrics(sw, **datapath, hooks, port_series); }); !s)
       return fail(s.error().message);
     VS_INFO("metrics at http://%s/metrics", metrics->address().to_string().c_str());
   }
@@ -296,6 +345,7 @@ int main(int argc, char** argv) {
             listen->to_string().c_str(), facts.front().second.c_str(), o.control.c_str());
   const int sig = run_server_loop(sw, **datapath, handshakes, *control, *signals, hooks);
   systemd.notify("STOPPING=1");
+  if (evpn) evpn->stop();  // its objects go with it, below, after the goodbyes
   if (metrics) metrics->stop();  // before what its renderer reads goes away
   (*datapath)->stop();
   handshakes.stop();

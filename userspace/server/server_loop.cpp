@@ -37,7 +37,7 @@ std::string answer(SharedSwitch& sw, const Datapath& datapath, const ServerLoopH
     for (std::size_t at = 0, end = 1; at < end;) {
       std::lock_guard lock(sw.mutex);
       end = sw.state.core.fdb().max_entries();
-      at = report::snapshot_fdb(sw.state.core, now, at, kPiece, rows);
+      at = report::snapshot_fdb(sw.state, now, at, kPiece, rows);
     }
     return report::fdb(std::move(rows), format);
   }
@@ -49,7 +49,7 @@ std::string answer(SharedSwitch& sw, const Datapath& datapath, const ServerLoopH
     }
     return report::show(hooks.identity, datapath.facts(), report::snapshot_stats(sw.state), rows, format);
   }
-  if (request == "stats") return report::stats(sw.state.config.secure, datapath.facts(), collect_samples(sw, datapath), format);
+  if (request == "stats") return report::stats(sw.state.config.secure, datapath.facts(), collect_samples(sw, datapath, hooks.more_samples), format);
   if (request == "reload") {
     if (!hooks.reload) return "error: nothing to reload\n";
     auto done = hooks.reload();
@@ -81,10 +81,12 @@ void age_macs(SharedSwitch& sw, TimePoint now) {
 
 }  // namespace
 
-metrics::Samples collect_samples(const SharedSwitch& sw, const Datapath& datapath) {
+metrics::Samples collect_samples(const SharedSwitch& sw, const Datapath& datapath,
+                                 const std::function<void(metrics::Samples&)>& more) {
   metrics::Samples samples;
   datapath.describe(samples);
   sw.describe(samples);
+  if (more) more(samples);
   return samples;
 }
 
@@ -92,8 +94,7 @@ namespace {
 
 void add_goodbye(SwitchState& state, PortIndex port, protocol::v2::ByeReason reason, std::vector<Goodbye>& out) {
   const PeerSession& p = state.sessions.peer(port);
-  if (p.port != port || p.endpoint.empty()) return;
-  if (p.secure && p.current == nullptr) return;
+  if (p.port != port || p.endpoint.empty() || p.current == nullptr) return;  // (a VTEP has no session)
   out.push_back({p.secure ? p.current : nullptr, p.endpoint, p.client_index, reason});
 }
 

@@ -43,6 +43,7 @@ class Datapath {
   virtual int reply_socket() const noexcept = 0;                   // where handshake replies leave
   virtual report::Facts facts() const = 0;                         // what it is (strings)
   virtual void describe(metrics::Samples& out) const = 0;          // what it counted (lock-free)
+  virtual Status enable_vxlan(const Endpoint& local) = 0;          // EVPN: VXLAN with the other servers
 };
 
 struct ServerLoopHooks {
@@ -57,12 +58,16 @@ struct ServerLoopHooks {
   // In each 1 s maintenance: `capture` under the switch lock (copies, never allocates or waits),
   // `publish` after releasing it (the metrics' per-port series).
   std::function<void(const SwitchState&)> capture;
+  // Samples of parts outside the switch (EVPN) for `vswitchctl stats` and the metrics.
+  std::function<void(metrics::Samples&)> more_samples;
   std::function<void()> publish;
 };
 
 // What `vswitchctl stats` and the Prometheus endpoint show: the datapath's counters, then the
 // switch's, the control thread's and the lock's. Lock-free.
-metrics::Samples collect_samples(const SharedSwitch& sw, const Datapath& datapath);
+// `more` adds the samples of parts outside the switch (EVPN), if any.
+metrics::Samples collect_samples(const SharedSwitch& sw, const Datapath& datapath,
+                                 const std::function<void(metrics::Samples&)>& more = {});
 
 // Runs until SIGINT/SIGTERM. Returns the signal that stopped it.
 int run_server_loop(SharedSwitch& sw, Datapath& datapath, HandshakeWorker& handshakes, ControlServer& control,

@@ -60,8 +60,9 @@ void PortSeries::describe(metrics::Samples& out) const {
         {}, Section::none, {}, published_.omitted);
 }
 
-std::string render_server_metrics(const SharedSwitch& sw, const Datapath& datapath, const report::Facts& identity,
+std::string render_server_metrics(const SharedSwitch& sw, const Datapath& datapath, const ServerLoopHooks& hooks,
                                   const PortSeries& ports) {
+  const report::Facts& identity = hooks.identity;
   metrics::Samples samples;
   std::vector<metrics::Label> build{{"version", VSWITCH_VERSION}};
   for (const auto& [k, v] : identity)
@@ -72,7 +73,7 @@ std::string render_server_metrics(const SharedSwitch& sw, const Datapath& datapa
   for (const auto& [k, v] : datapath.facts()) facts.push_back({k, v});  // fact names are label names
   metrics::Collector(samples).add("datapath_info", "The datapath and its settings.", metrics::Type::gauge,
                                   std::move(facts), metrics::Section::none, {}, 1);
-  for (metrics::Sample& s : collect_samples(sw, datapath)) samples.push_back(std::move(s));
+  for (metrics::Sample& s : collect_samples(sw, datapath, hooks.more_samples)) samples.push_back(std::move(s));
   ports.describe(samples);
   return metrics::render_prometheus(samples);
 }

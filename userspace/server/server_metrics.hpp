@@ -48,7 +48,7 @@ class PortSeries {
 };
 
 // The exposition text of one scrape.
-std::string render_server_metrics(const SharedSwitch& sw, const Datapath& datapath, const report::Facts& identity,
+std::string render_server_metrics(const SharedSwitch& sw, const Datapath& datapath, const ServerLoopHooks& hooks,
                                   const PortSeries& ports);
 
 }  // namespace vswitch

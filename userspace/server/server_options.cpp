@@ -82,6 +82,17 @@ void add_options(CLI::App& app, ServerOptions& o) {
   app.add_option("--deny-underlay", o.deny_underlay,
                  "refuse tunnel packets from these underlay sources (PREFIX, repeatable); the longest matching "
                  "prefix wins. Loopback, multicast, broadcast and the --listen address are always refused");
+  app.add_option("--evpn-vtep", o.evpn_vtep,
+                 "EVPN: take part in BGP EVPN through FRR with this VTEP address (zebra and bgpd with "
+                 "advertise-all-vni must run); every network runs on a VNI, its id's low 24 bits unless --evpn-vni");
+  app.add_option("--evpn-vni", o.evpn_vni, "EVPN: NETWORK=VNI, a network on a VNI of its own (repeatable)");
+  app.add_option("--evpn-port", o.evpn_port, "EVPN: the UDP port of VXLAN between servers")
+      ->check(CLI::Range(1u, 65535u))
+      ->capture_default_str();
+  app.add_option("--evpn-shadow-port", o.evpn_shadow_port,
+                 "EVPN: the UDP port of the kernel VXLAN devices zebra reads (they carry no traffic)")
+      ->check(CLI::Range(1u, 65535u))
+      ->capture_default_str();
   app.add_option("--metrics", o.metrics,
                  "serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9798; off unless given)");
   app.add_option("--metrics-max-ports", o.metrics_max_ports,
@@ -118,6 +129,10 @@ std::vector<std::string> restart_needed(const ServerOptions& a, const ServerOpti
   differs("--no-udp-gso", a.no_udp_gso != b.no_udp_gso);
   differs("--allow-underlay", a.allow_underlay != b.allow_underlay);
   differs("--deny-underlay", a.deny_underlay != b.deny_underlay);
+  differs("--evpn-vtep", a.evpn_vtep != b.evpn_vtep);
+  differs("--evpn-vni", a.evpn_vni != b.evpn_vni);
+  differs("--evpn-port", a.evpn_port != b.evpn_port);
+  differs("--evpn-shadow-port", a.evpn_shadow_port != b.evpn_shadow_port);
   differs("--metrics", a.metrics != b.metrics);
   differs("--metrics-max-ports", a.metrics_max_ports != b.metrics_max_ports);
   return out;

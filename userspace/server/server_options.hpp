@@ -52,6 +52,10 @@ struct ServerOptions {
   std::string log_level = "info";
   bool no_offload = false, no_udp_gro = false, no_udp_gso = false;
   std::vector<std::string> allow_underlay, deny_underlay;
+  std::string evpn_vtep;           // EVPN: our VTEP address; empty: no EVPN
+  unsigned evpn_port = 4789;       // the VXLAN port, ours and the other servers'
+  unsigned evpn_shadow_port = 4790;
+  std::vector<std::string> evpn_vni;  // NETWORK=VNI
   std::string metrics;             // ADDR:PORT of the Prometheus endpoint; empty: none
   std::size_t metrics_max_ports = 256;
 };

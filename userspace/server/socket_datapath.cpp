@@ -4,7 +4,10 @@
 #include <cstring>
 #include <optional>
 
+#include <sys/epoll.h>
+
 #include "vswitch/log.hpp"
+#include "vswitch/vxlan.hpp"
 
 namespace vswitch {
 namespace {
@@ -54,7 +57,8 @@ SocketDatapath::SocketDatapath(UniqueFd socket, std::uint16_t mtu, std::size_t m
       max_ports_(max_ports),
       policy_(std::move(policy)),
       rx_(gro_ ? kGroBatch : kBatch, buffer_size_for(max_datagram_, gro_), gro_),
-      tx_(kTxCapacity) {
+      tx_(kTxCapacity),
+      vxlan_tx_(kTxCapacity) {
   tx_.enable_gso(offloads.udp_gso);
   inbound_.reserve(kChunk);
   plan_.reserve(kChunk + max_ports);
@@ -68,55 +72,106 @@ Status SocketDatapath::start(SharedSwitch& sw, HandshakeWorker& handshakes) {
   return Ok{};
 }
 
+Status SocketDatapath::enable_vxlan(const Endpoint& local) {
+  auto socket = open_udp_socket(local);
+  if (!socket) return Error{"--evpn-vtep: " + socket.error().message};
+  UniqueFd ep(::epoll_create1(EPOLL_CLOEXEC));
+  if (!ep.valid()) return errno_error("epoll_create1");
+  for (const int fd : {socket_.get(), socket->get()}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return errno_error("epoll_ctl");
+  }
+  vxlan_socket_ = std::move(socket).value();
+  epoll_ = std::move(ep);
+  vxlan_rx_.emplace(kBatch, (vxlan::kHeaderSize + protocol::max_frame_size(protocol::kMaxMtu) + 64) / 64 * 64);
+  vxlan_tx_.enable_gso(tx_.gso());
+  return Ok{};
+}
+
 void SocketDatapath::on_readable(EpochDomain::Reader* reader) noexcept {
   EpochReaderScope online(reader);
-  // At most 16 batches per wake-up: under a flood the loop still serves control and timers.
-  for (int round = 0; round < 16; ++round) {
-    const int n = rx_.receive(socket_.get());
-    if (n <= 0) {
-      if (n < 0 && errno != EINTR) VS_DEBUG("recvmmsg: %s", std::strerror(errno));
-      break;
-    }
-    bump(received_messages_, static_cast<std::uint64_t>(n));
-    const TimePoint now = Clock::now();
-    const bool secure = sw_->state.config.secure;
-    for (int i = 0; i < n; ++i) {
-      const auto idx = static_cast<std::size_t>(i);
-      // The sender before anything else: a refused one's datagrams are counted, never read.
-      const Endpoint from = rx_.source(idx);
-      const std::optional<DropReason> refused = refusal(policy_.judge(from, UnderlayPolicy::Arrival::kernel_socket));
-      if (rx_.truncated(idx)) {
-        bump(received_);
-        drops_.drop(refused.value_or(DropReason::oversize_datagram));
-        continue;
-      }
-      for_each_datagram(rx_, idx, [&](std::span<std::uint8_t> datagram) {
-        bump(received_);
-        if (refused) {
-          drops_.drop(*refused);
-          return;
-        }
-        if (datagram.size() > max_datagram_) {
-          drops_.drop(DropReason::oversize_datagram);
-          return;
-        }
-        Inbound in;
-        switch (open_inbound(sw_->state.sessions, secure, datagram, from, in, drops_)) {
-          case Intake::session:
-            inbound_.push_back(in);
-            if (inbound_.size() == kChunk) process(now);
-            break;
-          case Intake::handshake: handshakes_->submit(from, datagram); break;
-          case Intake::dropped: break;
-        }
-      });
-    }
+  // At most 16 batches of each socket per wake-up: under a flood the loop still serves control
+  // and timers.
+  bool tunnel = true, vxlan = vxlan_rx_.has_value();
+  for (int round = 0; round < 16 && (tunnel || vxlan); ++round) {
+    TimePoint now = Clock::now();
+    if (tunnel) tunnel = receive_tunnel(now);
+    if (vxlan) vxlan = receive_vxlan(now);
     process(now);
     // Frames reference the receive buffers: send them before the next recvmmsg reuses those.
     flush();
-    if (static_cast<std::size_t>(n) < rx_.count()) break;
     if (reader != nullptr) reader->quiescent();
   }
+}
+
+bool SocketDatapath::receive_tunnel(TimePoint& now) noexcept {
+  const int n = rx_.receive(socket_.get());
+  if (n <= 0) {
+    if (n < 0 && errno != EINTR && errno != EAGAIN) VS_DEBUG("recvmmsg: %s", std::strerror(errno));
+    return false;
+  }
+  bump(received_messages_, static_cast<std::uint64_t>(n));
+  now = Clock::now();
+  const bool secure = sw_->state.config.secure;
+  for (int i = 0; i < n; ++i) {
+    const auto idx = static_cast<std::size_t>(i);
+    // The sender before anything else: a refused one's datagrams are counted, never read.
+    const Endpoint from = rx_.source(idx);
+    const std::optional<DropReason> refused = refusal(policy_.judge(from, UnderlayPolicy::Arrival::kernel_socket));
+    if (rx_.truncated(idx)) {
+      bump(received_);
+      drops_.drop(refused.value_or(DropReason::oversize_datagram));
+      continue;
+    }
+    for_each_datagram(rx_, idx, [&](std::span<std::uint8_t> datagram) {
+      bump(received_);
+      if (refused) {
+        drops_.drop(*refused);
+        return;
+      }
+      if (datagram.size() > max_datagram_) {
+        drops_.drop(DropReason::oversize_datagram);
+        return;
+      }
+      Inbound in;
+      switch (open_inbound(sw_->state.sessions, secure, datagram, from, in, drops_)) {
+        case Intake::session:
+          inbound_.push_back(in);
+          if (inbound_.size() == kChunk) process(now);
+          break;
+        case Intake::handshake: handshakes_->submit(from, datagram); break;
+        case Intake::dropped: break;
+      }
+    });
+  }
+  return static_cast<std::size_t>(n) == rx_.count();
+}
+
+bool SocketDatapath::receive_vxlan(TimePoint& now) noexcept {
+  UdpRxBatch& rx = *vxlan_rx_;
+  const int n = rx.receive(vxlan_socket_.get());
+  if (n <= 0) return false;
+  now = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    const auto idx = static_cast<std::size_t>(i);
+    const Endpoint from = rx.source(idx);
+    if (const auto refused = refusal(policy_.judge(from, UnderlayPolicy::Arrival::kernel_socket))) {
+      drops_.drop(*refused);
+      continue;
+    }
+    if (rx.truncated(idx)) {
+      drops_.drop(DropReason::oversize_datagram);
+      continue;
+    }
+    Inbound in;
+    if (open_vxlan(rx.data(idx), from, in, drops_) == Intake::session) {
+      inbound_.push_back(in);
+      if (inbound_.size() == kChunk) process(now);
+    }
+  }
+  return static_cast<std::size_t>(n) == rx.count();
 }
 
 void SocketDatapath::process(TimePoint now) noexcept {
@@ -171,6 +226,13 @@ void SocketDatapath::transmit() noexcept {
         else tx_.add(&o.endpoint, {}, buf.first(n));
         break;
       }
+      case Outbound::Kind::vxlan: {
+        if (vxlan_tx_.full()) flush();
+        std::uint8_t header[vxlan::kHeaderSize];
+        vxlan_header(o, header);
+        vxlan_tx_.add(&o.endpoint, header, in.payload);
+        break;
+      }
       case Outbound::Kind::keepalive_reply:
       case Outbound::Kind::pong: {
         std::uint8_t buf[64];
@@ -187,6 +249,10 @@ void SocketDatapath::flush() noexcept {
     const std::size_t refused = tx_.flush(socket_.get());
     for (std::size_t i = 0; i < refused; ++i) drops_.drop(DropReason::tx_error);
     if (refused != 0) VS_DEBUG("sendmmsg refused %zu datagram(s): %s", refused, std::strerror(tx_.last_errno()));
+  }
+  if (!vxlan_tx_.empty()) {
+    const std::size_t refused = vxlan_tx_.flush(vxlan_socket_.get());
+    for (std::size_t i = 0; i < refused; ++i) drops_.drop(DropReason::tx_error);
   }
   arena_used_ = 0;
 }

@@ -7,7 +7,12 @@
 // one message that is cut back into datagrams, each opened and switched on its own; and it sends
 // with UDP_SEGMENT, so consecutive equal-sized datagrams to one port leave as one train. Known
 // unicast is resealed in the receive buffer; flood copies and replies are sealed in an arena.
+//
+// EVPN (enable_vxlan): VXLAN with the other servers on a socket of its own, drained and flushed
+// beside the tunnel socket; fd() is then an epoll set of both.
 #pragma once
+
+#include <optional>
 
 #include <cstdint>
 #include <vector>
@@ -38,7 +43,10 @@ class SocketDatapath final : public Datapath {
   static Result<SocketDatapath> open(const Endpoint& listen, std::uint16_t mtu, std::size_t max_ports, Offloads offloads,
                                      UnderlayPolicy policy);
 
-  int fd() const noexcept override { return socket_.get(); }
+  // EVPN: receive and send VXLAN on `local` (the VTEP address and the VXLAN port).
+  Status enable_vxlan(const Endpoint& local) override;
+
+  int fd() const noexcept override { return epoll_.valid() ? epoll_.get() : socket_.get(); }
   // Drains what the socket holds (bounded, so control and timers still get their turn).
   void on_readable(EpochDomain::Reader* reader) noexcept override;
   Status start(SharedSwitch& sw, HandshakeWorker& handshakes) override;
@@ -49,6 +57,9 @@ class SocketDatapath final : public Datapath {
 
  private:
   SocketDatapath(UniqueFd socket, std::uint16_t mtu, std::size_t max_ports, Offloads offloads, UnderlayPolicy policy);
+  // Receives and opens one batch from the tunnel socket; false when it was not full (drained).
+  bool receive_tunnel(TimePoint& now) noexcept;
+  bool receive_vxlan(TimePoint& now) noexcept;
   void process(TimePoint now) noexcept;
   void transmit() noexcept;
   std::span<std::uint8_t> arena_take(std::size_t n) noexcept;
@@ -61,6 +72,10 @@ class SocketDatapath final : public Datapath {
   UnderlayPolicy policy_;
   UdpRxBatch rx_;
   UdpTxBatch tx_;
+  UniqueFd vxlan_socket_;  // EVPN: VXLAN with the other servers (invalid: none)
+  UniqueFd epoll_;
+  std::optional<UdpRxBatch> vxlan_rx_;
+  UdpTxBatch vxlan_tx_;
   SharedSwitch* sw_ = nullptr;
   HandshakeWorker* handshakes_ = nullptr;
   std::vector<Inbound> inbound_;

@@ -27,6 +27,11 @@
  * allow/deny list refuses is XDP_DROP + `denied_source`. The list is an LPM trie (longest
  * prefix wins, IPv4 keyed as ::ffff:a.b.c.d); with no match `cfg_default_deny` decides, which
  * the loader sets when the list holds any allow rule.
+ *
+ * EVPN: with `cfg_vxlan_port` set, VXLAN to that port and the VTEP address (`cfg_vxlan_addr4`/
+ * `cfg_vxlan_addr6`) from the other servers is steered the same way, after the same source
+ * checks: a datagram with the I flag and room for a frame, one frame provably (generic mode: its
+ * inner IP packet ends with the datagram). Anything else there goes to the kernel's VXLAN socket.
  * Knobs are read-only data set before load; `generic_mode` is set once the mode is known. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -47,6 +52,10 @@ const volatile __u8 cfg_addr6[16] = {}; /* all zero = any */
 const volatile __u8 cfg_match_addr6 = 0;
 const volatile __u32 cfg_max_len = 0;   /* largest packet a UMEM frame holds; 0 = no limit */
 const volatile __u8 cfg_default_deny = 0; /* a source no rule matches: 1 = deny (an allow list) */
+const volatile __u16 cfg_vxlan_port = 0;   /* host order; 0 = no EVPN */
+const volatile __u32 cfg_vxlan_addr4 = 0;  /* network order: the VTEP address */
+const volatile __u8 cfg_vxlan_addr6[16] = {};
+const volatile __u8 cfg_vxlan_ipv6 = 0;
 __u8 generic_mode = 0;                  /* .bss: written by the loader after attaching */
 
 struct {
@@ -89,15 +98,16 @@ static __always_inline int steer(struct xdp_md *ctx) {
   return bpf_redirect_map(&xsks, queue, XDP_PASS);
 }
 
-static __always_inline int is_our_port(void *udp_start, void *end) {
+enum port_kind { NOT_OURS = 0, TUNNEL = 1, VXLAN = 2, TRUNCATED = 3 };
+
+static __always_inline __u16 destination_port(void *udp_start, void *end) {
   struct udphdr *udp = udp_start;
-  if ((void *)(udp + 1) > end) return -1;
-  return bpf_ntohs(udp->dest) == cfg_port;
+  if ((void *)(udp + 1) > end) return 0;
+  return bpf_ntohs(udp->dest);
 }
 
-/* v1 DATA whose inner IPv4/IPv6 frame ends with the packet: provably one message. */
-static __always_inline int is_single_v1_data(__u8 *msg, void *end) {
-  __u8 *frame = msg + VSWITCH_DATA_HEADER_SIZE;
+/* An Ethernet frame whose inner IPv4/IPv6 packet ends with the datagram: provably one frame. */
+static __always_inline int is_single_frame(__u8 *frame, void *end) {
   if ((void *)(frame + ETH_HLEN) > end) return 0;
   __u16 type = ((struct ethhdr *)frame)->h_proto;
   __u8 *l3 = frame + ETH_HLEN;
@@ -163,9 +173,17 @@ static __always_inline enum steer_verdict classify(void *udp_start, void *end) {
     if (msg[1] != VSWITCH_V1_DATA) return NOT_DATA;
     /* Native mode never sees trains (veth clears GSO when XDP is attached; NICs carry single
      * datagrams): only generic mode needs the inner-frame test. */
-    return !generic_mode || is_single_v1_data(msg, end) ? SINGLE : MAYBE_SEVERAL;
+    return !generic_mode || is_single_frame(msg + VSWITCH_DATA_HEADER_SIZE, end) ? SINGLE : MAYBE_SEVERAL;
   }
   return NOT_DATA;
+}
+
+/* VXLAN from another server: the I flag and room for a frame, and one frame only. */
+static __always_inline enum steer_verdict classify_vxlan(void *udp_start, void *end) {
+  __u8 *hdr = (__u8 *)udp_start + sizeof(struct udphdr);
+  if ((void *)(hdr + VSWITCH_VXLAN_HEADER_SIZE + ETH_HLEN) > end) return NOT_DATA;
+  if (!(hdr[0] & VSWITCH_VXLAN_FLAG_VNI)) return NOT_DATA;
+  return !generic_mode || is_single_frame(hdr + VSWITCH_VXLAN_HEADER_SIZE, end) ? SINGLE : MAYBE_SEVERAL;
 }
 
 SEC("xdp")
@@ -183,7 +201,7 @@ int vswitch_xdp(struct xdp_md *ctx) {
     l3 = vlan + 1;
   }
 
-  int ours;
+  enum port_kind kind = NOT_OURS;
   void *udp;
   if (proto == bpf_htons(ETH_P_IP)) {
     struct iphdr *ip = l3;
@@ -191,31 +209,42 @@ int vswitch_xdp(struct xdp_md *ctx) {
     if (ip->ihl < 5) return count(VSWITCH_XDP_MALFORMED, XDP_PASS);
     if (ip->protocol != IPPROTO_UDP) return count(VSWITCH_XDP_PASSED, XDP_PASS);
     if (ip->frag_off & bpf_htons(0x3fff)) return count(VSWITCH_XDP_PASSED, XDP_PASS); /* MF or offset */
-    if (cfg_addr4 && ip->daddr != cfg_addr4) return count(VSWITCH_XDP_PASSED, XDP_PASS);
     udp = (__u8 *)ip + ip->ihl * 4;
-    ours = is_our_port(udp, end);
+    __u16 port = destination_port(udp, end);
+    if (!port) kind = TRUNCATED;
+    else if (port == cfg_port && (!cfg_addr4 || ip->daddr == cfg_addr4)) kind = TUNNEL;
+    else if (cfg_vxlan_port && port == cfg_vxlan_port && !cfg_vxlan_ipv6 && ip->daddr == cfg_vxlan_addr4) kind = VXLAN;
   } else if (proto == bpf_htons(ETH_P_IPV6)) {
     struct ipv6hdr *ip6 = l3;
     if ((void *)(ip6 + 1) > end) return count(VSWITCH_XDP_MALFORMED, XDP_PASS);
     if (ip6->nexthdr != IPPROTO_UDP) return count(VSWITCH_XDP_PASSED, XDP_PASS);
-    if (cfg_match_addr6) {
-      for (int i = 0; i < 16; i++)
-        if (ip6->daddr.in6_u.u6_addr8[i] != cfg_addr6[i]) return count(VSWITCH_XDP_PASSED, XDP_PASS);
-    }
     udp = ip6 + 1;
-    ours = is_our_port(udp, end);
+    __u16 port = destination_port(udp, end);
+    if (!port) {
+      kind = TRUNCATED;
+    } else if (port == cfg_port) {
+      kind = TUNNEL;
+      if (cfg_match_addr6) {
+        for (int i = 0; i < 16; i++)
+          if (ip6->daddr.in6_u.u6_addr8[i] != cfg_addr6[i]) kind = NOT_OURS;
+      }
+    } else if (cfg_vxlan_port && port == cfg_vxlan_port && cfg_vxlan_ipv6) {
+      kind = VXLAN;
+      for (int i = 0; i < 16; i++)
+        if (ip6->daddr.in6_u.u6_addr8[i] != cfg_vxlan_addr6[i]) kind = NOT_OURS;
+    }
   } else {
     return count(VSWITCH_XDP_PASSED, XDP_PASS);
   }
-  if (ours < 0) return count(VSWITCH_XDP_MALFORMED, XDP_PASS);
-  if (!ours) return count(VSWITCH_XDP_PASSED, XDP_PASS);
+  if (kind == TRUNCATED) return count(VSWITCH_XDP_MALFORMED, XDP_PASS);
+  if (kind == NOT_OURS) return count(VSWITCH_XDP_PASSED, XDP_PASS);
   switch (proto == bpf_htons(ETH_P_IP) ? judge_ipv4_source(l3) : judge_ipv6_source(l3)) {
     case SOURCE_IMPOSSIBLE: return count(VSWITCH_XDP_BOGUS_SOURCE, XDP_DROP);
     case SOURCE_DENIED: return count(VSWITCH_XDP_DENIED_SOURCE, XDP_DROP);
     case SOURCE_ADMITTED: break;
   }
   if (cfg_max_len && end - data > cfg_max_len) return count(VSWITCH_XDP_SUPER, XDP_PASS);
-  switch (classify(udp, end)) {
+  switch (kind == VXLAN ? classify_vxlan(udp, end) : classify(udp, end)) {
     case NOT_DATA: return count(VSWITCH_XDP_CONTROL, XDP_PASS);
     case MAYBE_SEVERAL: return count(VSWITCH_XDP_SUPER, XDP_PASS);
     case SINGLE: break;

@@ -12,15 +12,16 @@ echo "   datapath end to end (threads, UMEM bookkeeping, shutdown)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVSWITCH_SANITIZE=ON -DVSWITCH_WERROR=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
 (cd build-asan && ctest -L unit --output-on-failure &&
-  ctest --output-on-failure -R 'e2e\.(switching|resilience|security)\.afxdp-native$|e2e\.xdp_attach|e2e\.offloads\.socket$')
+  ctest --output-on-failure -R 'e2e\.(switching|resilience|security|evpn)\.afxdp-native$|e2e\.xdp_attach|e2e\.offloads\.socket$')
 
 echo "== under ThreadSanitizer: unit tests, and the scenarios whose threads share state (AF_XDP"
-echo "   workers and the control thread on the switch lock, the handshake queue, the client's threads)"
+echo "   workers and the control thread on the switch lock, the handshake queue, the client's threads,"
+echo "   the metrics and EVPN threads)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVSWITCH_TSAN=ON -DVSWITCH_WERROR=ON >/dev/null
 cmake --build build-tsan -j"$(nproc)" --target unit_tests vswitch vport vswitchctl
 (cd build-tsan && export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" &&
   ctest -L unit --output-on-failure &&
-  ctest --output-on-failure -R 'e2e\.(switching|soak|metrics)\.afxdp-native$|e2e\.(security|join_flood)\.socket$')
+  ctest --output-on-failure -R 'e2e\.(switching|soak|metrics|evpn)\.afxdp-native$|e2e\.(security|join_flood)\.socket$')
 
 echo "== libFuzzer: every parser a packet or a file reaches (clang, ASan/UBSan), bounded time each"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DVSWITCH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -8,11 +8,13 @@
 #include <optional>
 #include <span>
 
+#include "vswitch/wire_abi.h"
+
 namespace vswitch::vxlan {
 
-inline constexpr std::uint16_t kPort = 4789;
-inline constexpr std::size_t kHeaderSize = 8;
-inline constexpr std::uint8_t kFlagVni = 0x08;  // I: the VNI is valid
+inline constexpr std::uint16_t kPort = VSWITCH_VXLAN_PORT;
+inline constexpr std::size_t kHeaderSize = VSWITCH_VXLAN_HEADER_SIZE;
+inline constexpr std::uint8_t kFlagVni = VSWITCH_VXLAN_FLAG_VNI;  // I: the VNI is valid
 inline constexpr std::uint32_t kMaxVni = 0xffffff;
 // Over IPv4: outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8.
 inline constexpr std::size_t kOverheadIpv4 = 50;

@@ -31,4 +31,10 @@
 /* v2: the AEAD tag after the ciphertext. */
 #define VSWITCH_TAG_SIZE 16
 
+/* EVPN between servers: VXLAN (RFC 7348), its 8-byte header (I flag, 24-bit VNI) before the
+ * plaintext frame. */
+#define VSWITCH_VXLAN_HEADER_SIZE 8
+#define VSWITCH_VXLAN_FLAG_VNI 0x08
+#define VSWITCH_VXLAN_PORT 4789
+
 #endif

@@ -29,8 +29,10 @@ class XdpProgram {
   // Tunnel packets from sources `policy` refuses are dropped: its rules fill the program's trie
   // before the program is attached, so no packet is ever judged by a partial list. The program
   // judges our own address by `listen`; the policy's own address should be the same.
+  // EVPN: with `vxlan` (the VTEP address and VXLAN port), VXLAN from the other servers is steered too.
   static Result<XdpProgram> attach(const std::string& ifname, const Endpoint& listen, XdpMode mode,
-                                   std::uint32_t max_packet, const UnderlayPolicy& policy);
+                                   std::uint32_t max_packet, const UnderlayPolicy& policy,
+                                   const Endpoint* vxlan = nullptr);
 
   XdpProgram(XdpProgram&&) noexcept;
   XdpProgram& operator=(XdpProgram&&) noexcept;

@@ -94,6 +94,15 @@ std::vector<std::uint8_t> data_message(bool inner_v6, bool tagged, std::size_t p
   return m;
 }
 
+// A VXLAN datagram's payload: the 8-byte header (I flag, VNI 1) and the same Ethernet frame.
+std::vector<std::uint8_t> vxlan_message(bool inner_v6, std::size_t payload) {
+  auto m = data_message(inner_v6, false, payload);
+  m.erase(m.begin(), m.begin() + 16);
+  const std::uint8_t header[VSWITCH_VXLAN_HEADER_SIZE] = {VSWITCH_VXLAN_FLAG_VNI, 0, 0, 0, 0, 0, 1, 0};
+  m.insert(m.begin(), header, header + sizeof header);
+  return m;
+}
+
 class XdpSteering : public ::testing::Test {
  protected:
   void SetUp() override { load(0); }
@@ -102,11 +111,16 @@ class XdpSteering : public ::testing::Test {
   }
 
   // `addr4`/`addr6`: the listen address (network order / text), unset for the any-address.
-  void load(std::uint32_t addr4, const UnderlayPolicy& policy = {}, const char* addr6 = nullptr) {
+  // `vtep4`: EVPN's VTEP address (network order), 0 for no EVPN.
+  void load(std::uint32_t addr4, const UnderlayPolicy& policy = {}, const char* addr6 = nullptr, std::uint32_t vtep4 = 0) {
     if (skel_ != nullptr) vswitch_xdp__destroy(skel_);
     skel_ = vswitch_xdp__open();
     ASSERT_NE(skel_, nullptr);
     skel_->rodata->cfg_port = 9797;
+    if (vtep4 != 0) {
+      skel_->rodata->cfg_vxlan_port = VSWITCH_VXLAN_PORT;
+      skel_->rodata->cfg_vxlan_addr4 = vtep4;
+    }
     skel_->rodata->cfg_addr4 = addr4;
     skel_->rodata->cfg_max_len = kMaxLen;
     skel_->rodata->cfg_default_deny = policy.default_verdict() == UnderlayVerdict::deny;
@@ -306,6 +320,42 @@ TEST_F(XdpSteering, GenericModeSteersOnlyProvablySingleV1Messages) {
   auto train = data_message(false, false, 100);
   train.insert(train.end(), train.begin(), train.end());
   expect(packet_with(route(false, 9797), train), VSWITCH_XDP_NO_SOCKET);
+}
+
+// EVPN: VXLAN from the other servers to our VTEP address takes the fast path too.
+TEST_F(XdpSteering, VxlanToTheVtepIsSteeredOnlyWithEvpn) {
+  const auto vxlan = packet_with(route(false, VSWITCH_VXLAN_PORT), vxlan_message(false, 100));
+  expect(vxlan, VSWITCH_XDP_PASSED);  // no EVPN: not ours
+  load(0, {}, nullptr, htonl(0xc6120001));
+  if (skel_ == nullptr) return;
+  expect(vxlan, VSWITCH_XDP_NO_SOCKET);
+  expect(packet_with(route(false, VSWITCH_VXLAN_PORT), vxlan_message(true, 300)), VSWITCH_XDP_NO_SOCKET);
+  expect(packet_with(route(false, VSWITCH_VXLAN_PORT, 0xc6120002), vxlan_message(false, 100)),
+         VSWITCH_XDP_PASSED);  // another address's VXLAN is the kernel's
+  auto no_i_flag = vxlan_message(false, 100);
+  no_i_flag[0] = 0;
+  expect(packet_with(route(false, VSWITCH_VXLAN_PORT), no_i_flag), VSWITCH_XDP_CONTROL);
+  auto short_frame = vxlan_message(false, 100);
+  short_frame.resize(VSWITCH_VXLAN_HEADER_SIZE + 10);
+  expect(packet_with(route(false, VSWITCH_VXLAN_PORT), short_frame), VSWITCH_XDP_CONTROL);
+  expect(packet(route(false, 9797)), VSWITCH_XDP_NO_SOCKET);  // the tunnel still is
+  expect_drop(packet_with(from(route(false, VSWITCH_VXLAN_PORT), "127.0.0.1"), vxlan_message(false, 100)),
+              VSWITCH_XDP_BOGUS_SOURCE);
+}
+
+TEST_F(XdpSteering, GenericModeSteersOnlyProvablySingleVxlanFrames) {
+  load(0, {}, nullptr, htonl(0xc6120001));
+  if (skel_ == nullptr) return;
+  skel_->bss->generic_mode = 1;
+  auto single = vxlan_message(false, 100);
+  expect(packet_with(route(false, VSWITCH_VXLAN_PORT), single), VSWITCH_XDP_NO_SOCKET);
+  auto train = single;
+  train.insert(train.end(), single.begin(), single.end());
+  expect(packet_with(route(false, VSWITCH_VXLAN_PORT), train), VSWITCH_XDP_SUPER);
+  auto arp = single;
+  arp[VSWITCH_VXLAN_HEADER_SIZE + 12] = 0x08;
+  arp[VSWITCH_VXLAN_HEADER_SIZE + 13] = 0x06;
+  expect(packet_with(route(false, VSWITCH_VXLAN_PORT), arp), VSWITCH_XDP_SUPER);  // no IP length to prove it
 }
 
 // The kernel's own source checks never see what XDP steers: the program refuses these itself.

@@ -12,6 +12,7 @@
 # iBGP AS 65000, full mesh. Overlay: c1 198.19.0.11, c2 198.19.0.12, h3 198.19.0.13 (network 1 = VNI 1).
 set -u
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/evpn_lib.sh"
 require_root
 [[ $MODE == secure ]] || { echo "SKIP: $SCENARIO runs the secure protocol"; exit 77; }
 [[ -x /usr/lib/frr/zebra && -x /usr/lib/frr/bgpd ]] || { echo "SKIP: $SCENARIO needs FRR (Debian's frr)"; exit 77; }
@@ -45,56 +46,12 @@ n $H3 ip link set $P-h3 address 02:00:00:00:00:03
 for d in br1 vxlan1 $P-h3-p; do n $S3 ip link set $d up; done
 n $H3 ip link set $P-h3 up
 
-# FRR in s1, s2, s3: zebra and bgpd with paths of their own, killed by PID at cleanup.
-start_frr() {  # start_frr NS ADDRESS
-  local ns=$1 me=$2 dir=$WORK/frr-$1 peer d
-  chmod 711 "$WORK"  # FRR drops to user frr: it must reach its own folder (the keys stay 0700)
-  mkdir -p "$dir" && chown frr:frr "$dir"
-  printf 'hostname %s\nlog file %s/zebra.log\n' "$ns" "$dir" >"$dir/zebra.conf"
-  {
-    printf 'hostname %s\nlog file %s/bgpd.log\nrouter bgp 65000\n bgp router-id %s\n no bgp default ipv4-unicast\n' "$ns" "$dir" "$me"
-    for peer in 198.18.0.1 198.18.0.2 198.18.0.3; do
-      [[ $peer == "$me" ]] || printf ' neighbor %s remote-as 65000\n neighbor %s timers connect 1\n' "$peer" "$peer"
-    done
-    printf ' address-family l2vpn evpn\n'
-    for peer in 198.18.0.1 198.18.0.2 198.18.0.3; do [[ $peer == "$me" ]] || printf '  neighbor %s activate\n' "$peer"; done
-    printf '  advertise-all-vni\n exit-address-family\n'
-  } >"$dir/bgpd.conf"
-  chown frr:frr "$dir"/*.conf
-  for d in zebra bgpd; do
-    n "$ns" /usr/lib/frr/$d -d -f "$dir/$d.conf" -i "$dir/$d.pid" -z "$dir/zserv.api" --vty_socket "$dir" -u frr -g frr \
-      >>"$dir/start.log" 2>&1
-    wait_for 10 test -s "$dir/$d.pid" && PIDS+=("$(cat "$dir/$d.pid")")
-  done
-}
-vtysh_in() { local ns=$1; shift; n "$ns" vtysh --vty_socket "$WORK/frr-$ns" "$@"; }
-established() {  # established NS: both peers of NS are Established
-  [[ $(vtysh_in "$1" -c 'show bgp l2vpn evpn summary json' 2>/dev/null |
-    jq '[.. | objects | select(.state? == "Established")] | length') == 2 ]]
-}
 # The MACs a kernel VXLAN device lists behind VTEPs (zebra wrote them from BGP).
 remote_macs() { n "$1" bridge fdb show dev "$2" | grep ' dst ' | grep -v '^00:00:00:00:00:00' ; }
 has_remote() { remote_macs "$1" "$2" | grep -q "^$3 dst $4 "; }  # has_remote NS DEV MAC VTEP
 ctl1() { "$BIN_DIR/vswitchctl" --control "$WORK/s1.sock" "$@"; }
-server() {  # server NS ADDRESS SOCKET [args]: vswitch with EVPN; sets SRV_PID_<NS>
-  local ns=$1 addr=$2 sock=$3; shift 3
-  ip netns exec "$ns" "$BIN_DIR/vswitch" --listen "$addr:$PORT" $(server_auth) --control "$sock" "${DATAPATH_ARGS[@]/$P-srv-u/$ns-u}" \
-    --evpn-vtep "$addr" --port-max-macs 8192 --fdb-max 65536 --flood-limit 0 "$@" >>"$WORK/vswitch-$ns.log" 2>&1 &
-  PIDS+=("$!")
-  LAST_SERVER=$!
-  wait_for 10 "$BIN_DIR/vswitchctl" --control "$sock" stats >/dev/null 2>&1 || fail "vswitch in $ns did not start"
-}
-client() {  # client I SERVER_ADDRESS: vport in cI with TAP vsI (a name of its own per start)
-  local i=$1 srv=$2
-  TAPS=$((TAPS + 1))  # not inside the background command: that expansion would happen in its subshell
-  ip netns exec "$P-c$i" "$BIN_DIR/vport" --server "$srv:$PORT" $(client_auth "$i") --tap "vs$i$TAPS" \
-    --ip "198.19.0.1$i/24" --mac "02:00:00:00:00:0$i" >>"$WORK/vport-c$i.log" 2>&1 &
-  CLIENT_PID[$i]=$!
-  PIDS+=("$!")
-  CLIENT_TAP[$i]=vs$i$TAPS
-}
-TAPS=0
-declare -A CLIENT_TAP
+server() { evpn_server "$@" --port-max-macs 8192 --fdb-max 65536 --flood-limit 0; }
+client() { evpn_client "$@"; }
 
 for ns in $S1 $S2 $S3; do start_frr "$ns" "198.18.0.${ns##*-s}"; done
 server $S1 198.18.0.1 "$WORK/s1.sock"
@@ -141,6 +98,10 @@ h3_ll=$(n $H3 ip -6 addr show dev $P-h3 scope link | awk '/inet6/ {print $2}' | 
 check "c1 pings c2 over IPv6 ($c2_ll)" wait_for 10 bash -c "ip netns exec $P-c1 ping -6 -c 1 -W 1 -q '$c2_ll%${CLIENT_TAP[1]}' >/dev/null"
 check "c1 pings h3 over IPv6 ($h3_ll)" wait_for 10 bash -c "ip netns exec $P-c1 ping -6 -c 1 -W 1 -q '$h3_ll%${CLIENT_TAP[1]}' >/dev/null"
 check "the servers counted VXLAN both ways" bash -c "[[ \$('$BIN_DIR/vswitchctl' --control '$WORK/s1.sock' stats --json | jq '.counters.vxlan_rx > 0 and .counters.vxlan_tx > 0') == true ]]"
+if [[ $DATAPATH == afxdp-* ]]; then
+  check "the XDP program steers VXLAN to the AF_XDP workers too (most of it bypasses the kernel socket)" bash -c \
+    "[[ \$('$BIN_DIR/vswitchctl' --control '$WORK/s1.sock' stats --json | jq '.counters.vxlan_rx > 2 * .datapath[\"slow_path.vxlan_rx\"]') == true ]]"
+fi
 
 # Test that one broadcast from c1 reaches c2 and h3 exactly once (split horizon: s2 floods
 # what came over VXLAN to its own ports only, never back to s3).

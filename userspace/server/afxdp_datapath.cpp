@@ -39,9 +39,12 @@ Result<std::unique_ptr<AfxdpDatapath>> AfxdpDatapath::open(const Endpoint& liste
   auto slow_path = SocketDatapath::open(listen, config.mtu, config.max_ports, {.udp_gro = false, .udp_gso = true},
                                         options.underlay);
   if (!slow_path) return slow_path.error();
+  if (options.vxlan)
+    if (auto s = slow_path->enable_vxlan(*options.vxlan); !s) return s.error();
   // RX places packets after XDP_PACKET_HEADROOM in each frame (our own headroom is 0).
   auto program =
-      XdpProgram::attach(options.iface, listen, options.mode, kFrameSize - XDP_PACKET_HEADROOM, options.underlay);
+      XdpProgram::attach(options.iface, listen, options.mode, kFrameSize - XDP_PACKET_HEADROOM, options.underlay,
+                         options.vxlan ? &*options.vxlan : nullptr);
   if (!program) return program.error();
   std::unique_ptr<AfxdpDatapath> dp(new AfxdpDatapath(std::move(program).value(),
                                                       std::move(slow_path).value(), config.max_ports, opts));
@@ -58,7 +61,8 @@ Result<std::unique_ptr<AfxdpDatapath>> AfxdpDatapath::open(const Endpoint& liste
     auto sock = XskSocket::open(options.iface, xc, dp->program_.xsk_map_fd());
     if (!sock) return sock.error();
     dp->workers_.push_back(std::make_unique<AfxdpWorker>(std::move(sock).value(), dp->slow_path_.reply_socket(),
-                                                         opts.batch, opts.busy_poll, config.max_ports));
+                                                         opts.batch, opts.busy_poll, config.max_ports,
+                                                         opts.vxlan ? opts.vxlan->port() : 0));
   }
   return dp;
 }
@@ -117,6 +121,8 @@ void AfxdpDatapath::describe(metrics::Samples& out) const {
           {{"verdict", name}}, Section::datapath, std::string("bpf.") + name, bpf[slot]);
   c.add("slow_path_rx_packets_total", "Datagrams the kernel's socket received (what XDP left to the kernel).",
         Type::counter, {}, Section::datapath, "slow_path.rx", slow_path_.received());
+  c.add("slow_path_vxlan_rx_packets_total", "EVPN: VXLAN datagrams the kernel's VXLAN socket received (not steered).",
+        Type::counter, {}, Section::datapath, "slow_path.vxlan_rx", slow_path_.vxlan_received());
   for (const auto& w : workers_) {
     const std::string queue = std::to_string(w->socket().queue());
     const std::string q = "queue" + queue + ".";

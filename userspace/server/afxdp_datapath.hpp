@@ -5,6 +5,8 @@
 // switch there, and workers send through it to a port whose underlay route they never saw.
 #pragma once
 
+#include <optional>
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -35,6 +37,8 @@ struct AfxdpOptions {
   // Which underlay sources may send tunnel packets: enforced by the XDP program and by the slow
   // path's socket (empty: every possible source).
   UnderlayPolicy underlay;
+  // EVPN: VXLAN with the other servers at this local address (the XDP program steers it too).
+  std::optional<Endpoint> vxlan;
 };
 
 class AfxdpDatapath final : public Datapath {
@@ -52,8 +56,6 @@ class AfxdpDatapath final : public Datapath {
   int reply_socket() const noexcept override { return slow_path_.reply_socket(); }
   report::Facts facts() const override;
   void describe(metrics::Samples& out) const override;
-  // VXLAN through the slow path's kernel socket (the XDP program leaves UDP to other ports alone).
-  Status enable_vxlan(const Endpoint& local) override { return slow_path_.enable_vxlan(local); }
 
   // Largest MTU whose frames fit one UMEM chunk with the outer headers.
   static std::uint16_t max_mtu();

@@ -1,5 +1,6 @@
 #include "afxdp_worker.hpp"
 
+#include <arpa/inet.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -22,9 +23,9 @@ const underlay::UnderlayRoute* PortRoutes::find(PortIndex port) const noexcept {
 }
 
 AfxdpWorker::AfxdpWorker(XskSocket socket, int kernel_socket, std::uint32_t batch, bool busy_poll,
-                         std::size_t max_ports)
+                         std::size_t max_ports, std::uint16_t vxlan_port)
     : socket_(std::move(socket)), kernel_socket_(kernel_socket), batch_(batch), busy_poll_(busy_poll),
-      max_ports_(max_ports) {
+      max_ports_(max_ports), vxlan_port_(htons(vxlan_port)) {
   pending_.reserve(kMaxPending);
   inbound_.reserve(batch);
   received_.reserve(batch);
@@ -87,7 +88,13 @@ void AfxdpWorker::process(SharedSwitch& sw, HandshakeWorker& handshakes, PortRou
     const auto message = frame.subspan(p.header_size, p.payload_size);
     const Endpoint from = underlay::source_endpoint(frame, p);
     Inbound in;
-    switch (open_inbound(sw.state.sessions, secure, message, from, in, drops_)) {
+    // The UDP destination port (in front of the message) tells VXLAN from the tunnel.
+    std::uint16_t port = 0;
+    std::memcpy(&port, packet + p.header_size - 6, sizeof port);
+    const Intake intake = vxlan_port_ != 0 && port == vxlan_port_
+                              ? open_vxlan(message, from, in, drops_)
+                              : open_inbound(sw.state.sessions, secure, message, from, in, drops_);
+    switch (intake) {
       case Intake::session:
         inbound_.push_back(in);
         received_.push_back({d->addr, p, false});
@@ -125,7 +132,9 @@ void AfxdpWorker::decide_batch(SharedSwitch& sw, PortRoutes& routes, TimePoint n
       // The way back to the sender, mirrored from its (authenticated) packet: roaming included.
       const Received& r = received_[next];
       const std::span<const std::uint8_t> frame(socket_.data(r.addr), r.packet.header_size + r.packet.payload_size);
-      routes.learn(in.port, underlay::reply_route(frame, r.packet));
+      underlay::UnderlayRoute route = underlay::reply_route(frame, r.packet);
+      if (in.vxlan) route.local_port = route.remote_port = vxlan_port_;  // VXLAN goes to the VXLAN port
+      routes.learn(in.port, route);
     }
     for (std::size_t i = before; i < plan_.size(); ++i) {
       const underlay::UnderlayRoute* route = routes.find(plan_[i].port);
@@ -211,8 +220,8 @@ void AfxdpWorker::send_copy(const Outbound& o, const Route& r) noexcept {
     std::memcpy(message.data() + protocol::kDataHeaderSize, in.payload.data(), frame);
     n = seal_frame(o, message, frame);
   } else if (o.kind == Outbound::Kind::vxlan) {
-    // To another server: the plaintext frame behind a VXLAN header. (Its route is never learned
-    // here, VXLAN arriving through the kernel, so this leaves by the kernel socket.)
+    // To another server: the plaintext frame behind a VXLAN header (by the kernel socket until a
+    // datagram from that server has taught us its route).
     const std::size_t frame = in.payload.size();
     if (vxlan::kHeaderSize + frame > message.size()) {
       if (r.known) socket_.release(chunk);

@@ -51,7 +51,9 @@ struct QueueCounters {
 class AfxdpWorker {
  public:
   // `kernel_socket`: the slow path's UDP socket, for ports without a learned underlay route.
-  AfxdpWorker(XskSocket socket, int kernel_socket, std::uint32_t batch, bool busy_poll, std::size_t max_ports);
+  // `vxlan_port`: EVPN's VXLAN port, whose datagrams the XDP program steers here too (0: none).
+  AfxdpWorker(XskSocket socket, int kernel_socket, std::uint32_t batch, bool busy_poll, std::size_t max_ports,
+              std::uint16_t vxlan_port = 0);
 
   // Runs until `stop` is set.
   void run(SharedSwitch& sw, HandshakeWorker& handshakes, PortRoutes& routes, const std::atomic<bool>& stop) noexcept;
@@ -94,6 +96,7 @@ class AfxdpWorker {
   std::uint32_t batch_;
   bool busy_poll_;
   std::size_t max_ports_;
+  std::uint16_t vxlan_port_;  // network byte order, as in the UDP header; 0: none
   std::vector<PendingTx> pending_;
   std::vector<Inbound> inbound_;
   std::vector<Received> received_;

@@ -55,19 +55,24 @@ std::string interface_with_address(const Endpoint& listen) {
   return found;
 }
 
+// `vxlan`: EVPN's VXLAN with the other servers at this local address, if any.
 Result<std::unique_ptr<Datapath>> open_socket_datapath(const ServerOptions& o, const Endpoint& listen,
-                                                       const SwitchConfig& config, const UnderlayPolicy& underlay) {
+                                                       const SwitchConfig& config, const UnderlayPolicy& underlay,
+                                                       const std::optional<Endpoint>& vxlan) {
   const SocketDatapath::Offloads offloads{.udp_gro = !o.no_offload && !o.no_udp_gro,
                                           .udp_gso = !o.no_offload && !o.no_udp_gso};
   auto dp = SocketDatapath::open(listen, config.mtu, config.max_ports, offloads, underlay);
   if (!dp) return dp.error();
+  if (vxlan)
+    if (auto s = dp->enable_vxlan(*vxlan); !s) return s.error();
   return std::unique_ptr<Datapath>(new SocketDatapath(std::move(dp).value()));
 }
 
 // --datapath: socket, afxdp, or auto (AF_XDP when it can attach, otherwise sockets; says why).
 Result<std::unique_ptr<Datapath>> open_datapath(const ServerOptions& o, const Endpoint& listen,
-                                                const SwitchConfig& config, const UnderlayPolicy& underlay) {
-  if (o.datapath == "socket") return open_socket_datapath(o, listen, config, underlay);
+                                                const SwitchConfig& config, const UnderlayPolicy& underlay,
+                                                const std::optional<Endpoint>& vxlan) {
+  if (o.datapath == "socket") return open_socket_datapath(o, listen, config, underlay, vxlan);
   AfxdpOptions xo;
   xo.iface = o.iface;
   xo.mode = o.xdp_mode == "native" ? XdpMode::native : o.xdp_mode == "generic" ? XdpMode::generic : XdpMode::auto_select;
@@ -78,19 +83,20 @@ Result<std::unique_ptr<Datapath>> open_datapath(const ServerOptions& o, const En
   xo.batch = o.batch;
   xo.ring_size = o.ring_size;
   xo.underlay = underlay;
+  xo.vxlan = vxlan;
   if (xo.iface.empty() && !listen.is_any_address()) xo.iface = interface_with_address(listen);
   if (xo.iface.empty()) {
     if (o.datapath == "afxdp") return Error{"--datapath afxdp needs --iface (or a --listen address on an interface)"};
     VS_INFO("datapath auto: no --iface and listening on %s; using the socket datapath",
             listen.is_any_address() ? "the any-address" : "an address of no interface");
-    return open_socket_datapath(o, listen, config, underlay);
+    return open_socket_datapath(o, listen, config, underlay, vxlan);
   }
   auto dp = AfxdpDatapath::open(listen, config, xo);
   if (dp) return std::unique_ptr<Datapath>(std::move(dp).value());
   if (o.datapath == "afxdp") return dp.error();
   VS_WARN("datapath auto: AF_XDP unavailable on %s (%s); using the socket datapath", xo.iface.c_str(),
           dp.error().message.c_str());
-  return open_socket_datapath(o, listen, config, underlay);
+  return open_socket_datapath(o, listen, config, underlay, vxlan);
 }
 
 // The members file's mac= pins, as the switch core takes them.
@@ -265,14 +271,16 @@ int main(int argc, char** argv) {
   route_bpf_logs_to_logger();
   auto signals = SignalFd::create({SIGHUP});  // before any thread, so every thread inherits the mask
   if (!signals) return fail(signals.error().message);
-  auto datapath = open_datapath(o, *listen, config, underlay);
-  if (!datapath) return fail(datapath.error().message);
   std::optional<EvpnOptions> evpn_options;
   if (!o.evpn_vtep.empty()) {
     auto parsed = parse_evpn_options(o);
     if (!parsed) return fail(parsed.error().message);
     evpn_options = std::move(parsed).value();
   }
+  std::optional<Endpoint> vxlan_local;
+  if (evpn_options) vxlan_local = evpn_options->vtep;
+  auto datapath = open_datapath(o, *listen, config, underlay, vxlan_local);
+  if (!datapath) return fail(datapath.error().message);
   std::optional<MetricsServer> metrics;
   if (!o.metrics.empty()) {
     const auto at = Endpoint::parse_numeric(o.metrics, 0);
@@ -290,7 +298,6 @@ int main(int argc, char** argv) {
   std::unique_ptr<EvpnSync> evpn;
   if (evpn_options) {
     sw.state.vxlan_port = static_cast<std::uint16_t>(o.evpn_port);
-    if (auto s = (*datapath)->enable_vxlan(evpn_options->vtep); !s) return fail(s.error().message);
     auto opened = EvpnSync::open(*evpn_options, sw);
     if (!opened) return fail(opened.error().message);
     evpn = std::move(opened).value();

@@ -43,7 +43,6 @@ class Datapath {
   virtual int reply_socket() const noexcept = 0;                   // where handshake replies leave
   virtual report::Facts facts() const = 0;                         // what it is (strings)
   virtual void describe(metrics::Samples& out) const = 0;          // what it counted (lock-free)
-  virtual Status enable_vxlan(const Endpoint& local) = 0;          // EVPN: VXLAN with the other servers
 };
 
 struct ServerLoopHooks {

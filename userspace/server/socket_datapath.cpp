@@ -153,6 +153,7 @@ bool SocketDatapath::receive_vxlan(TimePoint& now) noexcept {
   UdpRxBatch& rx = *vxlan_rx_;
   const int n = rx.receive(vxlan_socket_.get());
   if (n <= 0) return false;
+  bump(vxlan_received_, static_cast<std::uint64_t>(n));
   now = Clock::now();
   for (int i = 0; i < n; ++i) {
     const auto idx = static_cast<std::size_t>(i);
@@ -274,6 +275,8 @@ void SocketDatapath::describe(metrics::Samples& out) const {
            "rx_datagrams", received_)
       .add("socket_rx_messages_total", "Receive messages (fewer than datagrams with UDP GRO).", Type::counter, {},
            Section::datapath, "rx_messages", received_messages_)
+      .add("socket_vxlan_rx_datagrams_total", "EVPN: VXLAN datagrams the VXLAN socket received.", Type::counter, {},
+           Section::datapath, "vxlan_rx_datagrams", vxlan_received_)
       .add("socket_tx_trains_total", "UDP GSO trains sent.", Type::counter, {}, Section::datapath, "tx_trains",
            read(t.trains))
       .add("socket_tx_train_datagrams_total", "Datagrams sent inside UDP GSO trains.", Type::counter, {},

@@ -44,7 +44,7 @@ class SocketDatapath final : public Datapath {
                                      UnderlayPolicy policy);
 
   // EVPN: receive and send VXLAN on `local` (the VTEP address and the VXLAN port).
-  Status enable_vxlan(const Endpoint& local) override;
+  Status enable_vxlan(const Endpoint& local);
 
   int fd() const noexcept override { return epoll_.valid() ? epoll_.get() : socket_.get(); }
   // Drains what the socket holds (bounded, so control and timers still get their turn).
@@ -54,6 +54,7 @@ class SocketDatapath final : public Datapath {
   report::Facts facts() const override;
   void describe(metrics::Samples& out) const override;
   std::uint64_t received() const noexcept { return read(received_); }
+  std::uint64_t vxlan_received() const noexcept { return read(vxlan_received_); }
 
  private:
   SocketDatapath(UniqueFd socket, std::uint16_t mtu, std::size_t max_ports, Offloads offloads, UnderlayPolicy policy);
@@ -87,6 +88,7 @@ class SocketDatapath final : public Datapath {
   // Read by the control socket's thread (facts()): relaxed atomics, one writer.
   Counter received_;         // datagrams
   Counter received_messages_;  // receive messages (fewer with GRO)
+  Counter vxlan_received_;     // EVPN: VXLAN datagrams on the VXLAN socket
 };
 
 }  // namespace vswitch

@@ -100,7 +100,7 @@ void route_bpf_logs_to_logger() {
 }
 
 Result<XdpProgram> XdpProgram::attach(const std::string& ifname, const Endpoint& listen, XdpMode mode,
-                                      std::uint32_t max_packet, const UnderlayPolicy& policy) {
+                                      std::uint32_t max_packet, const UnderlayPolicy& policy, const Endpoint* vxlan) {
   XdpProgram p;
   p.ifindex_ = static_cast<int>(if_nametoindex(ifname.c_str()));
   if (p.ifindex_ == 0) return Error{"interface '" + ifname + "' not found"};
@@ -116,6 +116,16 @@ Result<XdpProgram> XdpProgram::attach(const std::string& ifname, const Endpoint&
     const auto& a = reinterpret_cast<const sockaddr_in6*>(listen.sockaddr_ptr())->sin6_addr;
     std::memcpy(const_cast<__u8*>(p.skel_->rodata->cfg_addr6), &a, 16);
     p.skel_->rodata->cfg_match_addr6 = 1;
+  }
+  if (vxlan != nullptr) {
+    p.skel_->rodata->cfg_vxlan_port = vxlan->port();
+    if (vxlan->family() == AF_INET) {
+      p.skel_->rodata->cfg_vxlan_addr4 = reinterpret_cast<const sockaddr_in*>(vxlan->sockaddr_ptr())->sin_addr.s_addr;
+    } else {
+      const auto& a = reinterpret_cast<const sockaddr_in6*>(vxlan->sockaddr_ptr())->sin6_addr;
+      std::memcpy(const_cast<__u8*>(p.skel_->rodata->cfg_vxlan_addr6), &a, 16);
+      p.skel_->rodata->cfg_vxlan_ipv6 = 1;
+    }
   }
   if (const int rc = vswitch_xdp__load(p.skel_); rc != 0)
     return errno_error("cannot load the XDP program" + hint(-rc), -rc);

@@ -10,6 +10,7 @@
 #     with AES-256-GCM), with each row's ratio to ours;
 #  4. the client fast path one acceleration at a time (scripts/bench_offloads.sh);
 #  5. reliability: a 10-minute soak's RSS curve, and a MAC flood's lock hold and memory;
+#  6. EVPN: two servers against one, MAC convergence, CPU per VXLAN packet (scripts/bench_evpn.sh);
 # and renders the main tables as charts (scripts/bench_charts.py: throughput per system, CPU per
 # packet per datapath, latency percentiles, the soak's RSS).
 # Prints markdown tables and writes bench/results/<time>.{md,json}. Every load is bounded.
@@ -41,7 +42,7 @@
 # which CPU per packet is compared), LADDER (1: run part 4), THROUGHPUT_RATES (paced rates
 # tried from the top for the throughput rows), LOSS_MAX (0.5: % loss a held rate may have),
 # ROWS (1; 0: only the throughput rows of part 1), PROFILE (1: perf profile of the paced row),
-# SOAK (1: run part 5), SOAK_SECONDS (600).
+# SOAK (1: run part 5), SOAK_SECONDS (600), EVPN (1: run part 6).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) -eq 0 ]] || { echo "bench: run as root (namespaces, XDP)" >&2; exit 1; }
@@ -56,6 +57,7 @@ E2E=${E2E:-1}
 LADDER=${LADDER:-1}
 SOAK=${SOAK:-1}
 SOAK_SECONDS=${SOAK_SECONDS:-600}
+EVPN=${EVPN:-1}
 PACED_PPS=${PACED_PPS:-300000}
 THROUGHPUT_RATES=${THROUGHPUT_RATES:-1600000 1400000 1200000 1000000 900000 800000 700000 600000 500000 400000 300000 200000 100000}
 LOSS_MAX=${LOSS_MAX:-0.5}
@@ -427,10 +429,16 @@ if [[ $SOAK == 1 ]]; then
   BIN_DIR=$BIN DATAPATH=socket bash tests/e2e/test_mac_flood.sh 2>&1 | tee -a "$SOAK_OUT" >&2 ||
     log "the MAC flood failed: see $SOAK_OUT"
 fi
+# ---------------------------------------------------------------- 6. EVPN
+if [[ $EVPN == 1 ]]; then
+  EVPN_OUT="$OUT/$STAMP-evpn.md"
+  log "EVPN: two servers against one, MAC convergence, CPU per VXLAN packet"
+  BIN_DIR=$BIN DUR=$DUR bash scripts/bench_evpn.sh 2>>"$WORK.evpn.log" | tee "$EVPN_OUT" || log "EVPN bench failed: see $WORK.evpn.log"
+fi
 # ---------------------------------------------------------------- charts
 # Debian's matplotlib is for Debian's python3 (a python3 earlier on PATH may lack it).
 CHART_ARGS=(--forwarding "$JSON")
 [[ -n ${E2E_OUT:-} ]] && CHART_ARGS+=(--e2e "$E2E_OUT")
 [[ -s $OUT/$STAMP-soak.csv ]] && CHART_ARGS+=(--soak "$OUT/$STAMP-soak.csv")
 CHARTS=$(/usr/bin/python3 scripts/bench_charts.py "$OUT/$STAMP" "${CHART_ARGS[@]}" | tr '\n' ' ') || log "charts failed"
-log "results: $MD ${E2E_OUT:-} ${LADDER_OUT:-} ${SOAK_OUT:-} $JSON ${CHARTS:-}"
+log "results: $MD ${E2E_OUT:-} ${LADDER_OUT:-} ${SOAK_OUT:-} ${EVPN_OUT:-} $JSON ${CHARTS:-}"

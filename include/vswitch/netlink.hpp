@@ -77,6 +77,8 @@ class Socket {
 
  private:
   explicit Socket(UniqueFd fd) : fd_(std::move(fd)) {}
+  Status await(std::uint32_t seq, int timeout_ms, const std::string& what,
+               const std::function<std::optional<Status>(const nlmsghdr*)>& fn);
   UniqueFd fd_;
   std::uint32_t seq_ = 1;
   std::vector<std::uint8_t> rx_;

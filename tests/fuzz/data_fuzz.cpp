@@ -2,7 +2,9 @@
 // and B (admit, switch, plan), and phase C's seal, on a secure and an insecure switch.
 // Raw bytes test everything before authentication; to reach switching, the harness also seals
 // the fuzz bytes as a member's frame or CONTROL body, and checks that what each destination opens
-// is exactly what was sent. The first byte picks the mode. Built with clang and -DVSWITCH_FUZZ=ON.
+// is exactly what was sent. A fourth mode feeds the bytes in as VXLAN from another server (EVPN),
+// whose VTEP is on the network's flood list in every mode. The first byte picks the mode.
+// Built with clang and -DVSWITCH_FUZZ=ON.
 #include <cstdlib>
 #include <vector>
 
@@ -27,6 +29,10 @@ SwitchConfig small() {
 // Everything the plan says to send, sealed and opened by its destination.
 void deliver(SessionFixture& f, const std::vector<Outbound>& plan, std::span<const std::uint8_t> sent_frame) {
   for (const Outbound& o : plan) {
+    if (o.kind == Outbound::Kind::vxlan) {  // to the other server: plaintext behind a header
+      check(o.keypair == nullptr && o.vni == 1);
+      continue;
+    }
     std::vector<std::uint8_t> msg(o.keypair->overhead() + 64 + f.last_inbound.payload.size());
     std::size_t n = 0;
     if (o.kind == Outbound::Kind::forward_copy || o.kind == Outbound::Kind::forward_in_place) {
@@ -59,8 +65,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto hello = f.data(c, SessionFixture::frame(0xffffffffffffULL, 0x020000000000ULL + static_cast<unsigned>(i)));
     f.receive(hello, c);
   }
+  const Endpoint vtep = *Endpoint::parse_numeric("198.18.9.9:4789", 4789);
+  f.state.evpn_network(1, 1);
+  f.state.evpn_flood(1, vtep, true, kT0);
   std::vector<std::uint8_t> msg;
-  switch ((data[0] >> 1) % 3) {
+  switch ((data[0] >> 1) % 4) {
     case 0:  // raw datagram from a member's address
       msg.assign(in.begin(), in.end());
       deliver(f, f.receive(msg, f.clients[0]), {});
@@ -78,6 +87,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                    secure ? MessageKind::control : MessageKind::keepalive);
       deliver(f, f.receive(msg, f.clients[0]), {});
       break;
+    case 3: {  // VXLAN from the other server: phase A's header check, then B (split horizon)
+      msg.assign(in.begin(), in.end());
+      if (msg.size() >= 8) {  // our VNI, so that the frame gets switched (other VNIs: unit tests)
+        msg[4] = msg[5] = 0;
+        msg[6] = 1;
+      }
+      Inbound vx;
+      DropTally drops;
+      if (open_vxlan(msg, *Endpoint::parse_numeric("198.18.9.9:51000", 0), vx, drops) != Intake::session) return 0;
+      std::vector<Outbound> plan;
+      plan.reserve(256);
+      std::vector<PortEvent> events;
+      decide(f.state, vx, 0, kT0, plan, events);
+      for (const Outbound& o : plan) check(o.kind != Outbound::Kind::vxlan);  // never back to a server
+      f.last_inbound = vx;
+      deliver(f, plan, vx.payload);
+      break;
+    }
   }
   return 0;
 }

@@ -133,56 +133,48 @@ Status Socket::post(Message& m) {
   return Ok{};
 }
 
+// Reads answers to `seq` until `fn` says the exchange is over (an Ok or an error), waiting at
+// most `timeout_ms` for them in all.
+Status Socket::await(std::uint32_t seq, int timeout_ms, const std::string& what,
+                     const std::function<std::optional<Status>(const nlmsghdr*)>& fn) {
+  for (int waited = 0; waited < timeout_ms;) {
+    const ssize_t n = ::recv(fd_.get(), rx_.data(), rx_.size(), 0);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EINTR) return errno_error(what);
+      pollfd p{fd_.get(), POLLIN, 0};
+      ::poll(&p, 1, 100);
+      waited += 100;
+      continue;
+    }
+    auto len = static_cast<int>(n);
+    for (auto* h = reinterpret_cast<const nlmsghdr*>(rx_.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len))
+      if (h->nlmsg_seq == seq)
+        if (auto done = fn(h)) return std::move(*done);
+  }
+  return Error{what + ": no answer from the kernel"};
+}
+
 Status Socket::request(Message& m, const std::string& what) {
   m.header()->nlmsg_flags |= NLM_F_ACK;
   if (auto s = post(m); !s) return Error{what + ": " + s.error().message};
-  const std::uint32_t seq = m.header()->nlmsg_seq;
-  for (int waited = 0; waited < 2000;) {
-    const ssize_t n = ::recv(fd_.get(), rx_.data(), rx_.size(), 0);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) {
-        pollfd p{fd_.get(), POLLIN, 0};
-        ::poll(&p, 1, 100);
-        waited += 100;
-        continue;
-      }
-      return errno_error(what);
-    }
-    auto len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<const nlmsghdr*>(rx_.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR) continue;
-      const int err = -static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error;
-      if (err == 0) return Ok{};
-      return errno_error(what, err);
-    }
-  }
-  return Error{what + ": no answer from the kernel"};
+  return await(m.header()->nlmsg_seq, 2000, what, [&](const nlmsghdr* h) -> std::optional<Status> {
+    if (h->nlmsg_type != NLMSG_ERROR) return std::nullopt;
+    const int err = -static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error;
+    if (err == 0) return Status{Ok{}};
+    return Status{errno_error(what, err)};
+  });
 }
 
 Status Socket::dump(Message& m, const std::function<void(const nlmsghdr*)>& fn) {
   m.header()->nlmsg_flags |= NLM_F_DUMP;
   if (auto s = post(m); !s) return s;
-  const std::uint32_t seq = m.header()->nlmsg_seq;
-  for (int waited = 0; waited < 5000;) {
-    const ssize_t n = ::recv(fd_.get(), rx_.data(), rx_.size(), 0);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) {
-        pollfd p{fd_.get(), POLLIN, 0};
-        ::poll(&p, 1, 100);
-        waited += 100;
-        continue;
-      }
-      return errno_error("netlink dump");
-    }
-    auto len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<const nlmsghdr*>(rx_.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_seq != seq) continue;
-      if (h->nlmsg_type == NLMSG_DONE) return Ok{};
-      if (h->nlmsg_type == NLMSG_ERROR) return errno_error("netlink dump", -static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error);
-      fn(h);
-    }
-  }
-  return Error{"netlink dump: no end from the kernel"};
+  return await(m.header()->nlmsg_seq, 5000, "netlink dump", [&](const nlmsghdr* h) -> std::optional<Status> {
+    if (h->nlmsg_type == NLMSG_DONE) return Status{Ok{}};
+    if (h->nlmsg_type == NLMSG_ERROR)
+      return Status{errno_error("netlink dump", -static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error)};
+    fn(h);
+    return std::nullopt;
+  });
 }
 
 bool Socket::drain(const std::function<void(const nlmsghdr*)>& fn) {
